@@ -1,0 +1,38 @@
+"""Collections: create and list."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import func, select
+
+from api.deps import RuntimeDep
+from api.schemas import CollectionIn, CollectionOut
+from mmrag.catalog import collections
+from mmrag.catalog.models import CollectionRow, DocumentRow
+from mmrag.domain import DocumentStatus
+
+router = APIRouter(prefix="/v1/collections", tags=["collections"])
+
+
+@router.post("", status_code=201)
+def create_collection(body: CollectionIn, rt: RuntimeDep) -> CollectionOut:
+    with rt.catalog.session() as session:
+        row = collections.create_collection(session, body.name)
+    return CollectionOut(name=row.name, created_at=row.created_at, documents=0)
+
+
+@router.get("")
+def list_collections(rt: RuntimeDep) -> list[CollectionOut]:
+    with rt.catalog.session() as session:
+        counts = dict(
+            session.execute(
+                select(DocumentRow.collection_id, func.count())
+                .where(DocumentRow.status != DocumentStatus.DELETED)
+                .group_by(DocumentRow.collection_id)
+            ).all()
+        )
+        rows: list[CollectionRow] = collections.list_collections(session)
+        return [
+            CollectionOut(name=r.name, created_at=r.created_at, documents=counts.get(r.id, 0))
+            for r in rows
+        ]

@@ -1,0 +1,103 @@
+"""Content-addressed blob store on local disk with atomic writes.
+
+A blob's key is the sha256 of its bytes; it lives at ``root/ab/cd/<key>``. Writes go to a
+temporary file in the same directory, are fsynced and renamed into place, so a crash never
+leaves a half-written blob under a valid key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+from mmrag.errors import BadInput, NotFound, PayloadTooLarge
+
+_KEY = re.compile(r"^[0-9a-f]{64}$")
+_CHUNK = 1024 * 1024
+
+
+class BlobStore:
+    """Stores bytes under their sha256; put is idempotent."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._tmp = root / "tmp"
+        self._tmp.mkdir(exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        """Return where blob ``key`` lives; raise BadInput for a malformed key."""
+        if not _KEY.match(key):
+            raise BadInput(f"malformed blob key {key[:80]!r}", code="bad_media_key")
+        return self.root / key[:2] / key[2:4] / key
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).exists()
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self.path(key).open("rb")
+        except FileNotFoundError:
+            raise NotFound(f"no media with key {key}", code="media_not_found") from None
+
+    def put_bytes(self, data: bytes) -> str:
+        """Store ``data``; return its key."""
+        return self.put_chunks([data])
+
+    def put_stream(self, stream: BinaryIO, max_bytes: int | None = None) -> tuple[str, int]:
+        """Store a stream; return (key, size). Raise PayloadTooLarge past ``max_bytes``."""
+        size = 0
+
+        def chunks() -> Iterable[bytes]:
+            nonlocal size
+            while chunk := stream.read(_CHUNK):
+                size += len(chunk)
+                if max_bytes is not None and size > max_bytes:
+                    raise PayloadTooLarge(f"file is larger than the limit of {max_bytes} bytes")
+                yield chunk
+
+        return self.put_chunks(chunks()), size
+
+    def put_chunks(self, chunks: Iterable[bytes]) -> str:
+        """Write chunks to a temp file, fsync, and rename to their hash."""
+        digest = hashlib.sha256()
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp)
+        try:
+            with os.fdopen(fd, "wb") as tmp:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    tmp.write(chunk)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            key = digest.hexdigest()
+            target = self.path(key)
+            if target.exists():
+                os.unlink(tmp_name)
+                return key
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp_name, target)
+            _fsync_dir(target.parent)
+            return key
+        except BaseException:
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
+            raise
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+    def writable(self) -> bool:
+        return os.access(self._tmp, os.W_OK)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

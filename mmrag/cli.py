@@ -1,0 +1,180 @@
+"""The ``mmrag`` command: serve, worker, ingest, search.
+
+Stage and entry-point packages are imported inside the commands, after ``--data-dir`` has
+been applied to the settings, so every part of the process sees the same configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mmrag.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="mmrag: multimodal retrieval and RAG service.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+console = Console(stderr=True)
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory (default: MMRAG_DATA_DIR).")
+]
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    if data_dir is not None:
+        os.environ["MMRAG_DATA_DIR"] = str(data_dir.expanduser().resolve())
+        get_settings.cache_clear()
+    return get_settings()
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    worker: Annotated[bool, typer.Option(help="Also run one local worker.")] = True,
+) -> None:
+    """Run the REST API (and, by default, one local worker) until Ctrl-C."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings(data_dir)
+    console.print(f"mmrag serving {settings.data_dir} on http://{host}:{port}")
+    with _local_worker(enabled=worker):
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command("worker")
+def worker_command(
+    data_dir: DataDir = None,
+    concurrency: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    queues: Annotated[str, typer.Option(help="Queues to consume.")] = "extract,embed,index",
+    loglevel: Annotated[str, typer.Option(help="Log level.")] = "INFO",
+) -> None:
+    """Run a Celery worker on the configured broker."""
+    settings = _settings(data_dir)
+    from workers.app import app as celery
+
+    worker = celery.Worker(
+        queues=queues.split(","),
+        concurrency=concurrency or settings.worker_concurrency,
+        loglevel=loglevel,
+        hostname=f"mmrag-{os.getpid()}@%h",
+        quiet=True,
+    )
+    worker.start()
+    raise typer.Exit(code=worker.exitcode or 0)
+
+
+@contextmanager
+def _local_worker(*, enabled: bool) -> Iterator[None]:
+    """Run ``mmrag worker`` as a child process for the duration of the block."""
+    if not enabled:
+        yield
+        return
+    child = subprocess.Popen(
+        [sys.executable, "-m", "mmrag", "worker", "--loglevel=WARNING"], env=dict(os.environ)
+    )
+    try:
+        yield
+    finally:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive).")],
+    collection: Annotated[str, typer.Option("--collection", "-c", help="Target collection.")],
+    data_dir: DataDir = None,
+    wait: Annotated[bool, typer.Option(help="Wait for the job and print a summary.")] = True,
+) -> None:
+    """Queue files for ingestion and follow the job to the end."""
+    from workers.bulk import enqueue_paths, follow_job, live_workers
+
+    settings = _settings(data_dir)
+    job_id, skipped_paths = enqueue_paths(settings, paths, collection)
+    for path, reason in skipped_paths:
+        console.print(f"[yellow]not read[/yellow] {path}: {reason}")
+    console.print(f"job {job_id}")
+    if not wait:
+        return
+    need_worker = live_workers(settings) == 0
+    if need_worker:
+        console.print("no live worker found: starting a local one for this job")
+    with _local_worker(enabled=need_worker):
+        report = follow_job(settings, job_id, console)
+    _print_summary(report)
+    if report.failed or skipped_paths:
+        raise typer.Exit(code=1)
+
+
+def _print_summary(report: object) -> None:
+    from mmrag.catalog.jobs import JobReport
+
+    assert isinstance(report, JobReport)
+    types = ", ".join(f"{t}: {n}" for t, n in sorted(report.media_types.items())) or "none"
+    console.print(
+        f"indexed {report.done}, skipped {report.skipped} (already present), "
+        f"failed {report.failed} of {report.total}; indexed by type: {types}"
+    )
+    for error in report.errors:
+        console.print(f"[red]failed[/red] {error.filename}: {error.reason}")
+
+
+@app.command()
+def search(
+    text: Annotated[str, typer.Argument(help="Query text.")],
+    collection: Annotated[
+        list[str] | None, typer.Option("--collection", "-c", help="Collections (default all).")
+    ] = None,
+    k: Annotated[int, typer.Option("-k", help="Number of hits.")] = 10,
+    data_dir: DataDir = None,
+) -> None:
+    """Search and print a table of hits."""
+    from mmrag.catalog.collections import list_collections
+    from mmrag.errors import MmragError
+    from retrieve.search import SearchRequest
+    from retrieve.search import search as run_search
+    from workers.runtime import Runtime
+
+    rt = Runtime.open(_settings(data_dir))
+    with rt.catalog.session() as session:
+        names = collection or [c.name for c in list_collections(session)]
+    try:
+        result = run_search(rt.catalog, rt.bm25, SearchRequest(collections=names, text=text, k=k))
+    except MmragError as exc:
+        console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+        raise typer.Exit(code=2) from None
+    table = Table("#", "score", "modality", "document", "where", "text")
+    for rank, hit in enumerate(result.hits, start=1):
+        where = ", ".join(
+            f"{k}={v}" for k, v in hit.segment.locator.to_json().items() if k != "bbox"
+        )
+        snippet = " ".join(hit.segment.text.split())[:100]
+        table.add_row(
+            str(rank),
+            f"{hit.score:.4f}",
+            hit.segment.modality.value,
+            hit.segment.document_id[:12],
+            where,
+            snippet,
+        )
+    Console().print(table)

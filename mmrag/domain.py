@@ -1,0 +1,93 @@
+"""Domain types that cross stage boundaries (frozen dataclasses, never loose dicts)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Modality(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    AUDIO = "audio"
+    VIDEO_FRAME = "video_frame"
+    PAGE_IMAGE = "page_image"
+
+
+class DocumentStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    INDEXED = "indexed"
+    FAILED = "failed"
+    DELETED = "deleted"
+
+
+class Stage(StrEnum):
+    """Pipeline stage a document is waiting for (each has its Celery queue)."""
+
+    EXTRACT = "extract"
+    EMBED = "embed"
+    INDEX = "index"
+
+
+@dataclass(frozen=True)
+class Locator:
+    """Where a segment sits in its document; only the fields that apply are set.
+
+    ``bbox`` is (x0, y0, x1, y1) in PDF points (pages) or pixels (images).
+    ``section`` is the heading path for structured text ("Intro > Setup").
+    """
+
+    page: int | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    section: str | None = None
+    char_start: int | None = None
+    char_end: int | None = None
+    start_s: float | None = None
+    end_s: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Locator:
+        data = dict(data or {})
+        if data.get("bbox") is not None:
+            data["bbox"] = tuple(data["bbox"])
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class ExtractedSegment:
+    """A segment as produced by ingest/, before it has an id or stored media."""
+
+    modality: Modality
+    text: str = ""
+    locator: Locator = field(default_factory=Locator)
+    media: bytes | None = None
+    media_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stored segment: the unit that is retrieved and cited."""
+
+    id: str
+    document_id: str
+    collection: str
+    ordinal: int
+    modality: Modality
+    text: str
+    locator: Locator
+    media_key: str | None
+    media_type: str | None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked search result with what hydration adds from the catalog."""
+
+    segment: Segment
+    score: float
+    channel_ranks: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,55 @@
+"""Domain exceptions with stable codes.
+
+Stages raise these; api/ maps them to HTTP status + ``{"error": {"code", "message"}}`` in one
+handler; workers turn a :class:`BadInput` into a failed document (no retry) and retry a
+:class:`TransientError` with backoff.
+"""
+
+from __future__ import annotations
+
+
+class MmragError(Exception):
+    """Base error: ``code`` is machine-readable and stable, ``status`` the HTTP status."""
+
+    status: int = 500
+    code: str = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class BadInput(MmragError):
+    """The input itself is wrong; retrying cannot help."""
+
+    status = 422
+    code = "bad_input"
+
+
+class UnsupportedMediaType(BadInput):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class PayloadTooLarge(BadInput):
+    status = 413
+    code = "payload_too_large"
+
+
+class NotFound(MmragError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(MmragError):
+    status = 409
+    code = "conflict"
+
+
+class TransientError(MmragError):
+    """A dependency is briefly unavailable; the work should be retried later."""
+
+    status = 503
+    code = "unavailable"

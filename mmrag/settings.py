@@ -1,0 +1,89 @@
+"""Settings: one pydantic-settings class, environment prefix ``MMRAG_``.
+
+In embedded mode everything (catalog, broker, blobs, indexes) lives under ``data_dir``;
+URLs for the catalog and broker switch to PostgreSQL and Redis/RabbitMQ.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MMRAG_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Root of embedded-mode state.")
+    catalog_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite (WAL) in data_dir."
+    )
+    broker_url: str | None = Field(
+        default=None, description="Celery broker; default: SQLite-backed kombu transport."
+    )
+    broker_polling_interval: float = Field(default=0.1, gt=0)
+    offline: bool = Field(default=False, description="Never download models (sets HF_HUB_OFFLINE).")
+
+    # Limits on input.
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    max_files_per_upload: int = Field(default=1000, gt=0)
+    max_pdf_pages: int = Field(default=2000, gt=0)
+    max_image_pixels: int = Field(default=64_000_000, gt=0)
+    max_text_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    max_k: int = Field(default=200, gt=0)
+    max_query_chars: int = Field(default=4096, gt=0)
+
+    # Extraction.
+    chunk_chars: int = Field(default=1200, gt=100)
+    chunk_overlap_chars: int = Field(default=150, ge=0)
+    page_render_dpi: int = Field(default=72, gt=10, le=600)
+    min_image_side: int = Field(
+        default=64, gt=0, description="Smaller embedded images are skipped."
+    )
+    thumbnail_side: int = Field(default=256, gt=16)
+    ocr: bool = Field(default=True, description="OCR scanned pages and text inside images.")
+    ocr_min_text_chars: int = Field(
+        default=16, ge=0, description="A PDF page with fewer text-layer chars is OCR'd."
+    )
+
+    # Work distribution.
+    worker_concurrency: int = Field(default=2, gt=0)
+    lease_seconds: float = Field(default=120.0, gt=1)
+    requeue_after_seconds: float = Field(
+        default=300.0, gt=0, description="A queued document with no progress is re-enqueued."
+    )
+    sweep_interval_seconds: float = Field(default=15.0, gt=0)
+    task_max_retries: int = Field(default=5, ge=0)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def resolved_catalog_url(self) -> str:
+        return self.catalog_url or f"sqlite:///{self.data_dir / 'catalog.sqlite'}"
+
+    @property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or f"mmragsqla+sqlite:///{self.data_dir / 'broker.sqlite'}"
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.resolved_broker_url.startswith("mmragsqla+")
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (read once from the environment)."""
+    return Settings()

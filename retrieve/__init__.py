@@ -1,0 +1,1 @@
+"""Query -> ranked hits: channels, fusion (RRF), filters, hydration."""

@@ -1,0 +1,54 @@
+"""The Celery app: queues ``extract``, ``embed``, ``index``; late acks; catalog leases.
+
+Run a worker with ``mmrag worker`` (or ``celery -A workers.app worker -Q extract,embed,index``).
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from mmrag.domain import Stage
+from mmrag.settings import Settings, get_settings
+from workers import broker
+
+TASK_NAMES = {stage: f"mmrag.{stage.value}" for stage in Stage}
+
+
+def create_app(settings: Settings) -> Celery:
+    """Return a Celery app configured from ``settings``."""
+    broker.register(settings.broker_polling_interval)
+    if settings.embedded_broker:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = Celery("mmrag", broker=settings.resolved_broker_url, include=["workers.tasks"])
+    app.conf.update(
+        task_queues=[
+            Queue(stage.value, Exchange(stage.value), routing_key=stage.value) for stage in Stage
+        ],
+        task_default_queue=Stage.EXTRACT.value,
+        task_routes={name: {"queue": stage.value} for stage, name in TASK_NAMES.items()},
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options=_transport_options(settings),
+        worker_concurrency=settings.worker_concurrency,
+    )
+    return app
+
+
+def _transport_options(settings: Settings) -> dict[str, object]:
+    if settings.embedded_broker:
+        return {"connect_args": {"timeout": 30}}
+    # Leases and the sweeper recover lost work; redelivery only has to beat a long task.
+    return {"visibility_timeout": 3600}
+
+
+def send_stage(app: Celery, stage: Stage, document_id: str) -> None:
+    """Ring the doorbell: ask a worker to run ``stage`` for ``document_id``."""
+    app.send_task(TASK_NAMES[stage], args=[document_id], queue=stage.value)
+
+
+app = create_app(get_settings())
