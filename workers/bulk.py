@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -16,9 +17,35 @@ from mmrag.catalog import collections, documents, jobs
 from mmrag.catalog.jobs import JobReport
 from mmrag.catalog.models import WorkerRow, utcnow
 from mmrag.domain import Stage
+from mmrag.errors import MmragError
 from mmrag.settings import Settings
 from workers.app import create_app, send_stage
 from workers.runtime import Runtime
+
+
+def accept(
+    rt: Runtime,
+    stream: BinaryIO,
+    *,
+    collection_id: int,
+    job_id: str,
+    filename: str,
+    metadata: dict[str, Any] | None = None,
+    source_uri: str | None = None,
+) -> documents.Registration:
+    """Store an incoming file's bytes and register it as a queued document of ``job_id``."""
+    key, size = rt.blobs.put_stream(stream, rt.settings.max_upload_bytes)
+    with rt.catalog.session() as session:
+        return documents.register_document(
+            session,
+            collection_id=collection_id,
+            job_id=job_id,
+            filename=filename,
+            blob_key=key,
+            size=size,
+            metadata=metadata,
+            source_uri=source_uri,
+        )
 
 
 def walk(paths: Sequence[Path]) -> Iterator[Path | tuple[Path, str]]:
@@ -44,7 +71,6 @@ def enqueue_paths(
     rt = Runtime.open(settings)
     celery = create_app(settings)
     unread: list[tuple[Path, str]] = []
-    fresh: list[str] = []
     with rt.catalog.session() as session:
         target = collections.ensure_collection(session, collection)
         job = jobs.create_job(session, target.id)
@@ -55,24 +81,19 @@ def enqueue_paths(
             continue
         try:
             with item.open("rb") as stream:
-                key, size = rt.blobs.put_stream(stream, settings.max_upload_bytes)
-        except Exception as exc:
+                reg = accept(
+                    rt,
+                    stream,
+                    collection_id=target.id,
+                    job_id=job_id,
+                    filename=item.name,
+                    source_uri=str(item.resolve()),
+                )
+        except (OSError, MmragError) as exc:
             unread.append((item, str(exc)))
             continue
-        with rt.catalog.session() as session:
-            reg = documents.register_document(
-                session,
-                collection_id=target.id,
-                job_id=job_id,
-                filename=item.name,
-                blob_key=key,
-                size=size,
-                source_uri=str(item.resolve()),
-            )
-        if reg.created:
-            fresh.append(reg.document.id)
-    for document_id in fresh:
-        send_stage(celery, Stage.EXTRACT, document_id)
+        if reg.created:  # announce as we go, so workers start before the walk ends
+            send_stage(celery, Stage.EXTRACT, reg.document.id)
     rt.close()
     return job_id, unread
 

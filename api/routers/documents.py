@@ -16,6 +16,7 @@ from mmrag.catalog.models import CollectionRow, DocumentRow
 from mmrag.domain import Stage
 from mmrag.errors import BadInput
 from workers.app import send_stage
+from workers.bulk import accept
 from workers.maintenance import delete_document
 
 log = logging.getLogger(__name__)
@@ -58,27 +59,23 @@ def upload_documents(
         raise BadInput(f"at most {rt.settings.max_files_per_upload} files per upload")
     names = [clean_filename(f.filename) for f in files]
     with rt.catalog.session() as session:
-        collection = collections.get_collection(session, name)
-        job = jobs.create_job(session, collection.id)
-        refs, fresh = [], []
-        for upload, filename in zip(files, names, strict=True):
-            key, size = rt.blobs.put_stream(upload.file, rt.settings.max_upload_bytes)
-            reg = documents.register_document(
-                session,
-                collection_id=collection.id,
-                job_id=job.id,
-                filename=filename,
-                blob_key=key,
-                size=size,
-                metadata=meta,
-            )
-            refs.append(
-                DocumentRef(id=reg.document.id, filename=filename, status=reg.document.status)
-            )
-            if reg.created:
-                fresh.append(reg.document.id)
+        collection_id = collections.get_collection(session, name).id
+        job_id = jobs.create_job(session, collection_id).id
+    refs, fresh = [], []
+    for upload, filename in zip(files, names, strict=True):
+        reg = accept(
+            rt,
+            upload.file,
+            collection_id=collection_id,
+            job_id=job_id,
+            filename=filename,
+            metadata=meta,
+        )
+        refs.append(DocumentRef(id=reg.document.id, filename=filename, status=reg.document.status))
+        if reg.created:
+            fresh.append(reg.document.id)
     _announce(celery, fresh)
-    return UploadOut(job_id=job.id, documents=refs)
+    return UploadOut(job_id=job_id, documents=refs)
 
 
 def _announce(celery: CeleryDep, document_ids: list[str]) -> None:

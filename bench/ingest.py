@@ -1,0 +1,264 @@
+"""Ingestion throughput: the real worker path against bare PyMuPDF, in pages per second.
+
+One run generates a PDF corpus (bench/corpus.py, text and images, --pages in total), then:
+
+- worker path: ``mmrag ingest`` as a subprocess on a fresh data dir, with its local Celery
+  worker of --processes processes (the default 2) on the embedded SQLite broker. Timed
+  from the outside; the catalog is polled (read-only) to also time the job from its first
+  document claim to its last document finishing, which leaves out interpreter, Celery and
+  worker start-up and the worker's shutdown.
+- baseline: the same per-page extraction work with bare PyMuPDF in a ``multiprocessing``
+  Pool of the same size: ``get_text("blocks")``, a PNG render at the default
+  ``page_render_dpi``, and the bytes of each embedded image (``extract_image``).
+
+The headline ratio is worker pages/s (first claim -> job done) / baseline pages/s; the
+ratio over the whole command is printed too. Goal: >= 0.7.
+
+    .venv/bin/python bench/ingest.py [--pages 2000] [--pages-per-pdf 20] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from multiprocessing import Pool
+from pathlib import Path
+
+import pymupdf
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import write_corpus  # noqa: E402
+
+from mmrag.settings import Settings  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+MMRAG = Path(sys.executable).with_name("mmrag")
+_SUMMARY = re.compile(r"indexed (\d+), skipped (\d+) \(already present\), failed (\d+) of (\d+)")
+
+
+@dataclass
+class WorkerRun:
+    """What the ``mmrag ingest`` subprocess did and how long each part took."""
+
+    exit_code: int
+    command_s: float
+    job_s: float
+    total: int
+    indexed: int
+    skipped: int
+    failed: int
+    page_renders: int
+    summary_line: str
+
+
+@dataclass
+class BaselineRun:
+    """What bare PyMuPDF did: pages, embedded images and output bytes, and its time."""
+
+    seconds: float
+    pages: int
+    images: int
+    output_bytes: int
+
+
+class JobWatch:
+    """Polls the catalog from a thread: when the first document was claimed, when all ended."""
+
+    def __init__(self, catalog: Path, interval: float = 0.1) -> None:
+        self.catalog = catalog
+        self.interval = interval
+        self.first_claim: float | None = None
+        self.done_at: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> JobWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            state = self._poll()
+            if state is None:
+                continue
+            started, finished = state
+            now = time.perf_counter()
+            if started and self.first_claim is None:
+                self.first_claim = now
+            if finished and self.done_at is None:
+                self.done_at = now
+                return
+
+    def _poll(self) -> tuple[bool, bool] | None:
+        """Return (any document left the queue, job finished), or None if not readable yet."""
+        if not self.catalog.exists():
+            return None
+        try:
+            with sqlite3.connect(f"file:{self.catalog}?mode=ro", uri=True, timeout=5) as db:
+                started = db.execute(
+                    "SELECT count(*) FROM documents WHERE status != 'queued'"
+                ).fetchone()[0]
+                job = db.execute("SELECT total, done + skipped + failed FROM jobs").fetchone()
+        except sqlite3.Error:  # schema not migrated yet, or a writer holds a lock
+            return None
+        finished = job is not None and job[0] > 0 and job[1] >= job[0]
+        return started > 0, finished
+
+
+def generate(corpus: Path, pages: int, pages_per_pdf: int) -> tuple[list[Path], float]:
+    """Write PDFs holding at least ``pages`` pages; return their paths and the seconds taken."""
+    start = time.perf_counter()
+    paths = write_corpus(corpus, pdfs=math.ceil(pages / pages_per_pdf),
+                         pages_per_pdf=pages_per_pdf, extras=False)  # fmt: skip
+    return paths, time.perf_counter() - start
+
+
+def run_worker_path(corpus: Path, data_dir: Path, processes: int) -> WorkerRun:
+    """Ingest ``corpus`` with ``mmrag ingest`` into a fresh ``data_dir``; time and count it."""
+    shutil.rmtree(data_dir, ignore_errors=True)
+    env = {**os.environ, "MMRAG_WORKER_CONCURRENCY": str(processes), "PYTHONWARNINGS": "ignore"}
+    env.pop("MMRAG_DATA_DIR", None)
+    command = [str(MMRAG), "ingest", str(corpus), "--collection", "bench",
+               "--data-dir", str(data_dir)]  # fmt: skip
+    start = time.perf_counter()
+    with JobWatch(data_dir / "catalog.sqlite") as watch:
+        proc = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True)
+    end = time.perf_counter()
+    first, done = watch.first_claim or start, watch.done_at or end
+    match = _SUMMARY.search(" ".join(proc.stderr.split()))
+    if proc.returncode != 0 or match is None:
+        sys.stderr.write(proc.stderr[-4000:])
+    counts = [int(n) for n in match.groups()] if match else [0, 0, 0, 0]
+    return WorkerRun(
+        exit_code=proc.returncode,
+        command_s=end - start,
+        job_s=done - first,
+        total=counts[3],
+        indexed=counts[0],
+        skipped=counts[1],
+        failed=counts[2],
+        page_renders=count_page_renders(data_dir / "catalog.sqlite"),
+        summary_line=match.group(0) if match else "(no summary printed)",
+    )
+
+
+def count_page_renders(catalog: Path) -> int:
+    """Return how many page-render segments the catalog holds (one per page indexed)."""
+    if not catalog.exists():
+        return 0
+    with sqlite3.connect(f"file:{catalog}?mode=ro", uri=True) as db:
+        row = db.execute("SELECT count(*) FROM segments WHERE modality = 'page_image'").fetchone()
+    return int(row[0])
+
+
+def extract_bare(job: tuple[str, int]) -> tuple[int, int, int]:
+    """Do the per-page extraction work on one PDF; return (pages, images, output bytes)."""
+    path, dpi = job
+    zoom = pymupdf.Matrix(dpi / 72, dpi / 72)
+    pages = images = size = 0
+    with pymupdf.open(path) as doc:
+        for page in doc:
+            blocks = page.get_text("blocks")
+            size += sum(len(b[4]) for b in blocks)
+            size += len(page.get_pixmap(matrix=zoom, alpha=False).tobytes("png"))
+            for item in page.get_images(full=True):
+                size += len(doc.extract_image(item[0])["image"])
+                images += 1
+            pages += 1
+    return pages, images, size
+
+
+def run_baseline(paths: list[Path], processes: int, dpi: int) -> BaselineRun:
+    """Extract every PDF with bare PyMuPDF on a warm Pool of ``processes``; time the work."""
+    with Pool(processes) as pool:
+        pool.map(abs, range(processes))  # start the children before the clock
+        start = time.perf_counter()
+        results = pool.map(extract_bare, [(str(p), dpi) for p in paths], chunksize=1)
+        seconds = time.perf_counter() - start
+    pages, images, size = (sum(column) for column in zip(*results, strict=True))
+    return BaselineRun(seconds=seconds, pages=pages, images=images, output_bytes=size)
+
+
+def figures(pages: int, worker: WorkerRun, baseline: BaselineRun) -> dict[str, object]:
+    """Return every figure of the run as one JSON-ready dict."""
+    base_rate = baseline.pages / baseline.seconds
+    job_rate = pages / worker.job_s if worker.job_s > 0 else 0.0
+    command_rate = pages / worker.command_s
+    return {
+        "pages": pages,
+        "worker": {**asdict(worker), "job_pages_per_s": job_rate,
+                   "command_pages_per_s": command_rate},
+        "baseline": {**asdict(baseline), "pages_per_s": base_rate},
+        "ratio": job_rate / base_rate,
+        "ratio_whole_command": command_rate / base_rate,
+    }  # fmt: skip
+
+
+def print_table(result: dict[str, object], processes: int, dpi: int) -> None:
+    """Print the comparison table and the job's counts."""
+    worker, base = result["worker"], result["baseline"]
+    assert isinstance(worker, dict) and isinstance(base, dict)
+    rows = [
+        ("worker: first claim -> job done", worker["job_s"], worker["job_pages_per_s"]),
+        ("worker: whole `mmrag ingest`", worker["command_s"], worker["command_pages_per_s"]),
+        ("baseline: bare PyMuPDF Pool", base["seconds"], base["pages_per_s"]),
+    ]
+    print(f"\n{processes} processes, page render at {dpi} dpi, {result['pages']} pages")
+    print(f"{'path':<34} {'pages':>6} {'seconds':>8} {'pages/s':>8}")
+    for name, seconds, rate in rows:
+        print(f"{name:<34} {result['pages']:>6} {seconds:>8.2f} {rate:>8.1f}")
+    print(f"ratio (worker job / baseline) = {result['ratio']:.3f}   (goal >= 0.7)")
+    print(f"ratio (whole command / baseline) = {result['ratio_whole_command']:.3f}")
+    print(f"job: {worker['summary_line']}; exit code {worker['exit_code']}; "
+          f"page renders in catalog {worker['page_renders']}/{result['pages']}; "
+          f"baseline images {base['images']}")  # fmt: skip
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=2000, help="Total PDF pages (default 2000).")
+    parser.add_argument("--pages-per-pdf", type=int, default=20, help="Pages per PDF (20).")
+    parser.add_argument("--processes", type=int, default=2, help="Worker/pool processes (2).")
+    parser.add_argument("--workdir", type=Path, help="Keep corpus and data dir here.")
+    parser.add_argument("--json", type=Path, help="Also write the figures as JSON here.")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="mmrag-bench-"))
+    corpus = workdir / "corpus"
+    shutil.rmtree(corpus, ignore_errors=True)
+    paths, gen_s = generate(corpus, args.pages, args.pages_per_pdf)
+    pages = len(paths) * args.pages_per_pdf
+    print(f"corpus: {len(paths)} PDFs, {pages} pages in {gen_s:.1f}s under {corpus}")
+    dpi = Settings.model_fields["page_render_dpi"].default
+    worker = run_worker_path(corpus, workdir / "data", args.processes)
+    baseline = run_baseline(paths, args.processes, dpi)
+    result = figures(pages, worker, baseline)
+    print_table(result, args.processes, dpi)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    if args.workdir is None:
+        shutil.rmtree(workdir, ignore_errors=True)
+    broken = worker.exit_code != 0 or worker.failed or worker.indexed != len(paths)
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

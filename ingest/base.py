@@ -1,0 +1,52 @@
+"""Contract of the extraction stage: options in, an :class:`Extraction` out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from mmrag.domain import ExtractedSegment
+from mmrag.settings import Settings
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """Limits and knobs of extraction, taken from :class:`Settings`."""
+
+    max_pdf_pages: int = 2000
+    max_image_pixels: int = 64_000_000
+    max_text_bytes: int = 50 * 1024 * 1024
+    chunk_chars: int = 1200
+    chunk_overlap_chars: int = 150
+    page_render_dpi: int = 72
+    min_image_side: int = 64
+    thumbnail_side: int = 256
+    ocr: bool = True
+    ocr_min_text_chars: int = 16
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ExtractOptions:
+        return cls(**{name: getattr(settings, name) for name in cls.__dataclass_fields__})
+
+
+@dataclass
+class Extraction:
+    """What an extractor found: the sniffed type, document metadata, and segments.
+
+    ``segments`` is an iterator so that large documents stream through in bounded memory;
+    ``metadata`` (JSON-safe) and ``thumbnail`` are complete before the first segment is
+    pulled. ``thumbnail`` is a PNG no larger than ``ExtractOptions.thumbnail_side``.
+    Extractors may raise :class:`mmrag.errors.BadInput` while segments are pulled (a page
+    that turns out to be corrupt), so consumers must be ready for that mid-stream.
+    """
+
+    media_type: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    segments: Iterator[ExtractedSegment] = field(default_factory=lambda: iter(()))
+    thumbnail: bytes | None = None
+
+
+class Extractor(Protocol):
+    def __call__(self, path: Path, media_type: str, options: ExtractOptions) -> Extraction: ...

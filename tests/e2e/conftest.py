@@ -1,0 +1,76 @@
+"""A real worker process on a real broker, and the API in-process talking to the same stores."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from mmrag.settings import Settings
+from tests.conftest import settings_env
+
+WorkerFactory = Callable[[], subprocess.Popen[bytes]]
+
+
+@pytest.fixture
+def start_worker(settings: Settings) -> Iterator[WorkerFactory]:
+    """Return a function that starts ``mmrag worker`` processes; all are stopped at the end."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mmrag", "worker", "--loglevel=WARNING"],
+            env=settings_env(settings),
+        )
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in started:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+def worker(start_worker: WorkerFactory) -> subprocess.Popen[bytes]:
+    return start_worker()
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def wait_job(client: TestClient, job_id: str, timeout: float = 90) -> dict[str, Any]:
+    """Poll the job until it is done; fail the test with its last state on timeout."""
+    deadline = time.monotonic() + timeout
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        response = client.get(f"/v1/jobs/{job_id}")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        if body["status"] == "done":
+            return body
+        time.sleep(0.2)
+    pytest.fail(f"job {job_id} not done after {timeout}s: {body}")
+
+
+def upload(client: TestClient, collection: str, files: list[tuple[str, bytes]], **data: str) -> Any:
+    return client.post(
+        f"/v1/collections/{collection}/documents",
+        files=[("files", (name, content)) for name, content in files],
+        data=data,
+    )
