@@ -37,12 +37,12 @@ from pathlib import Path
 
 import pymupdf
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import write_corpus  # noqa: E402
-
+REPO = Path(__file__).resolve().parent.parent
+# Run as a script, sys.path[0] is bench/, where `ingest` would mean this file, not the package.
+sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
+from bench.corpus import write_corpus  # noqa: E402
 from mmrag.settings import Settings  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
 MMRAG = Path(sys.executable).with_name("mmrag")
 _SUMMARY = re.compile(r"indexed (\d+), skipped (\d+) \(already present\), failed (\d+) of (\d+)")
 

@@ -36,13 +36,8 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
 def settings_env(settings: Settings) -> dict[str, str]:
     """Environment that makes a child process (worker, CLI) see ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MMRAG_")}
-    env["MMRAG_DATA_DIR"] = str(settings.data_dir)
-    for name in FAST:
+    for name in settings.model_fields_set:
         env[f"MMRAG_{name.upper()}"] = str(getattr(settings, name))
-    if settings.catalog_url:
-        env["MMRAG_CATALOG_URL"] = settings.catalog_url
-    if settings.broker_url:
-        env["MMRAG_BROKER_URL"] = settings.broker_url
     return env
 
 

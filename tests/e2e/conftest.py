@@ -28,6 +28,7 @@ def start_worker(settings: Settings) -> Iterator[WorkerFactory]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "mmrag", "worker", "--loglevel=WARNING"],
             env=settings_env(settings),
+            start_new_session=True,  # its own process group, so a test can kill it whole
         )
         started.append(proc)
         return proc
