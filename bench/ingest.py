@@ -218,7 +218,9 @@ def print_table(result: dict[str, object], processes: int, dpi: int) -> None:
         ("worker: whole `mmrag ingest`", worker["command_s"], worker["command_pages_per_s"]),
         ("baseline: bare PyMuPDF Pool", base["seconds"], base["pages_per_s"]),
     ]
-    print(f"\n{processes} processes, page render at {dpi} dpi, {result['pages']} pages")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\n{processes} processes, page render at {dpi} dpi, {result['pages']} pages; "
+          f"{os.cpu_count()} CPUs, load average now {load}")  # fmt: skip
     print(f"{'path':<34} {'pages':>6} {'seconds':>8} {'pages/s':>8}")
     for name, seconds, rate in rows:
         print(f"{name:<34} {result['pages']:>6} {seconds:>8.2f} {rate:>8.1f}")

@@ -26,7 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory (default: MMRAG_DATA_DIR).")
 ]
@@ -50,11 +50,21 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from workers.app import create_app as create_celery
+    from workers.app import send_stage
+    from workers.maintenance import sweep
+    from workers.runtime import Runtime
 
     settings = _settings(data_dir)
+    celery = create_celery(settings)
+    rt = Runtime.open(settings)
+    resent = sweep(rt, lambda stage, doc: send_stage(celery, stage, doc))
+    rt.close()
+    if resent:
+        console.print(f"re-announced {resent} documents left unfinished by an earlier run")
     console.print(f"mmrag serving {settings.data_dir} on http://{host}:{port}")
     with _local_worker(enabled=worker):
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings, celery), host=host, port=port, log_level="info")
 
 
 @app.command("worker")
@@ -110,13 +120,13 @@ def ingest(
     from workers.bulk import enqueue_paths, follow_job, live_workers
 
     settings = _settings(data_dir)
-    job_id, skipped_paths = enqueue_paths(settings, paths, collection)
+    job_id, accepted, skipped_paths = enqueue_paths(settings, paths, collection)
     for path, reason in skipped_paths:
         console.print(f"[yellow]not read[/yellow] {path}: {reason}")
     console.print(f"job {job_id}")
     if not wait:
         return
-    need_worker = live_workers(settings) == 0
+    need_worker = bool(accepted) and live_workers(settings) == 0
     if need_worker:
         console.print("no live worker found: starting a local one for this job")
     with _local_worker(enabled=need_worker):

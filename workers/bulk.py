@@ -66,8 +66,11 @@ def walk(paths: Sequence[Path]) -> Iterator[Path | tuple[Path, str]]:
 
 def enqueue_paths(
     settings: Settings, paths: Sequence[Path], collection: str
-) -> tuple[str, list[tuple[Path, str]]]:
-    """Register every file as a queued document of one new job; return (job id, unread)."""
+) -> tuple[str, int, list[tuple[Path, str]]]:
+    """Register every file as a queued document of one new job.
+
+    Return (job id, number of files accepted, [(path, reason) for files not read]).
+    """
     rt = Runtime.open(settings)
     celery = create_app(settings)
     unread: list[tuple[Path, str]] = []
@@ -75,6 +78,7 @@ def enqueue_paths(
         target = collections.ensure_collection(session, collection)
         job = jobs.create_job(session, target.id)
         job_id = job.id
+    accepted = 0
     for item in walk(paths):
         if isinstance(item, tuple):
             unread.append(item)
@@ -92,10 +96,11 @@ def enqueue_paths(
         except (OSError, MmragError) as exc:
             unread.append((item, str(exc)))
             continue
+        accepted += 1
         if reg.created:  # announce as we go, so workers start before the walk ends
             send_stage(celery, Stage.EXTRACT, reg.document.id)
     rt.close()
-    return job_id, unread
+    return job_id, accepted, unread
 
 
 def live_workers(settings: Settings) -> int:

@@ -1,0 +1,93 @@
+"""The ``mmrag`` command as a user runs it: ingest a folder, search, serve and stop."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mmrag.settings import Settings
+from tests.conftest import settings_env
+from tests.media import write_pdf
+
+
+def mmrag(settings: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mmrag", *args],
+        env=settings_env(settings), capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def test_ingest_a_folder_reports_counts_and_fails_on_bad_files(
+    settings: Settings, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    write_pdf(corpus / "sub" / "manual.pdf", ["the heron stands in the reeds"])
+    (corpus / "a.txt").write_text("kingfisher dives")
+    (corpus / "b.html").write_text("<html><body><p>egret wading</p></body></html>")
+    (corpus / "empty.txt").write_bytes(b"")
+
+    result = mmrag(settings, "ingest", str(corpus), "--collection", "birds")
+    assert result.returncode == 1, result.stderr
+    assert "indexed 3, skipped 0 (already present), failed 1 of 4" in result.stderr
+    assert "empty.txt" in result.stderr and "empty" in result.stderr
+    assert "application/pdf: 1" in result.stderr
+
+    again = mmrag(settings, "ingest", str(corpus / "a.txt"), "--collection", "birds")
+    assert again.returncode == 0 and "skipped 1" in again.stderr
+
+    found = mmrag(settings, "search", "heron reeds", "-c", "birds")
+    assert found.returncode == 0 and "heron" in found.stdout and "page=1" in found.stdout
+    empty = mmrag(settings, "search", "  ", "-c", "birds")
+    assert empty.returncode == 2 and "empty_query" in empty.stderr
+
+
+def test_missing_path_is_reported(settings: Settings, tmp_path: Path) -> None:
+    result = mmrag(settings, "ingest", str(tmp_path / "nope"), "--collection", "c")
+    assert result.returncode == 1 and "no such file or directory" in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_serve_answers_ingests_and_stops_cleanly_on_ctrl_c(settings: Settings) -> None:
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mmrag", "serve", "--port", str(port)],
+        env=settings_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz").json()["checks"]["workers"]["live"] >= 1:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, "serve did not start"
+            time.sleep(0.3)
+        httpx.post(f"{base}/v1/collections", json={"name": "c"})
+        up = httpx.post(f"{base}/v1/collections/c/documents", files={"files": ("a.txt", b"ibis")})
+        job_id = up.json()["job_id"]
+        while httpx.get(f"{base}/v1/jobs/{job_id}").json()["status"] != "done":
+            assert time.monotonic() < deadline + 60
+            time.sleep(0.2)
+        hits = httpx.post(f"{base}/v1/search", json={"collection": "c", "query": {"text": "ibis"}})
+        assert len(hits.json()["hits"]) == 1
+    finally:
+        server.send_signal(signal.SIGINT)
+        output, _ = server.communicate(timeout=60)
+    assert server.returncode == 0, output
+    assert "Traceback" not in output
