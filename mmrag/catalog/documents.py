@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -172,19 +172,9 @@ def unreferenced(session: Session, keys: set[str]) -> set[str]:
     """Return the subset of ``keys`` that no document or segment references any more."""
     if not keys:
         return set()
-    used = set(
-        session.scalars(
-            select(DocumentRow.sha256).where(
-                or_(DocumentRow.sha256.in_(keys), DocumentRow.thumbnail_key.in_(keys))
-            )
-        )
-    )
-    used |= set(
-        session.scalars(
-            select(DocumentRow.thumbnail_key).where(DocumentRow.thumbnail_key.in_(keys))
-        )
-    )
-    used |= set(session.scalars(select(SegmentRow.media_key).where(SegmentRow.media_key.in_(keys))))
+    used: set[str | None] = set()
+    for column in (DocumentRow.sha256, DocumentRow.thumbnail_key, SegmentRow.media_key):
+        used.update(session.scalars(select(column).where(column.in_(keys))))
     return keys - used
 
 
@@ -200,10 +190,16 @@ def count_segments(session: Session, document_id: str) -> int:
 
 
 def media_type_of(session: Session, key: str) -> str | None:
-    """Return the content type recorded for blob ``key`` (segment media or original)."""
+    """Return the content type recorded for blob ``key`` (segment media, original, thumbnail)."""
     found = session.scalar(
         select(SegmentRow.media_type).where(SegmentRow.media_key == key).limit(1)
     )
     if found:
         return found
-    return session.scalar(select(DocumentRow.media_type).where(DocumentRow.sha256 == key).limit(1))
+    original = session.scalar(
+        select(DocumentRow.media_type).where(DocumentRow.sha256 == key).limit(1)
+    )
+    if original:
+        return original
+    thumbnail = select(DocumentRow.id).where(DocumentRow.thumbnail_key == key).limit(1)
+    return "image/png" if session.scalar(thumbnail) else None

@@ -57,6 +57,11 @@ def test_upload_index_search_get_and_delete(
     media = client.get(renders[0]["media_url"])
     assert media.status_code == 200 and media.headers["content-type"] == "image/png"
     assert media.content.startswith(b"\x89PNG")
+    thumb = client.get(doc["thumbnail_url"])
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/png"
+    original = client.get(f"/v1/media/{doc['sha256']}")
+    assert original.headers["content-type"] == "application/pdf"
+    assert original.content == pdf.read_bytes()
     ranged = client.get(renders[0]["media_url"], headers={"Range": "bytes=0-3"})
     assert ranged.status_code == 206 and ranged.content == b"\x89PNG"
 
