@@ -8,6 +8,7 @@ the document metadata instead of failing.
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -40,14 +41,21 @@ class OcrLine:
 
 
 def ocr_available() -> bool:
-    """Return True when the OCR engine is installed and loads."""
-    return _load_engine() is not None
+    """Return True when the OCR engine is installed and has not failed to load.
+
+    Cheap: the models load on the first :func:`ocr_image`, so a process that never meets a
+    scanned page or an image never pays for them.
+    """
+    return ocr_unavailable_reason() is None
 
 
 def ocr_unavailable_reason() -> str | None:
-    """Return why OCR is unavailable, or None when it works."""
-    _load_engine()
-    return _failure
+    """Return why OCR is unavailable, or None when it works (or has not been tried yet)."""
+    if _failure is not None or _engine is not None:
+        return _failure
+    if importlib.util.find_spec("rapidocr_onnxruntime") is None:
+        return "rapidocr-onnxruntime is not installed; install mmrag[offline-models]"
+    return None
 
 
 def ocr_image(image: Image.Image) -> list[OcrLine]:

@@ -84,15 +84,17 @@ def image_segments(context: PageContext, page: pymupdf.Page) -> list[ExtractedSe
     """Return the page's embedded images not seen on an earlier page and large enough."""
     options = context.options
     segments = []
+    # One pass over the page's image placements; get_image_rects would hash every image.
+    placed: dict[int, pymupdf.Rect] = {}
+    for info in page.get_image_info(xrefs=True):
+        placed.setdefault(info["xref"], pymupdf.Rect(info["bbox"]))
     for item in page.get_images(full=True):
         xref, width, height = item[0], item[2], item[3]
         if xref in context.seen_images or min(width, height) < options.min_image_side:
             continue
-        if width * height > options.max_image_pixels:
+        if width * height > options.max_image_pixels or xref not in placed:
             continue
-        rects = page.get_image_rects(xref)
-        if not rects:
-            continue
+        rects = [placed[xref]]
         context.seen_images.add(xref)
         encoded = _image_bytes(context.doc, xref)
         if encoded is not None:

@@ -7,11 +7,12 @@ leaves a half-written blob under a valid key.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -45,9 +46,22 @@ class BlobStore:
         except FileNotFoundError:
             raise NotFound(f"no media with key {key}", code="media_not_found") from None
 
-    def put_bytes(self, data: bytes) -> str:
-        """Store ``data``; return its key."""
-        return self.put_chunks([data])
+    def put_bytes(self, data: bytes, *, durable: bool = True) -> str:
+        """Store ``data``; return its key.
+
+        ``durable=False`` skips the per-file fsync for bulk writes of derived media; call
+        :meth:`sync` once before anything that references them is committed.
+        """
+        return self.put_chunks([data], durable=durable)
+
+    def sync(self) -> None:
+        """Flush every blob written so far to disk (one filesystem sync, not one per file)."""
+        fd = os.open(self.root, os.O_RDONLY)
+        try:
+            if _libc_syncfs is None or _libc_syncfs(fd) != 0:
+                os.sync()
+        finally:
+            os.close(fd)
 
     def put_stream(self, stream: BinaryIO, max_bytes: int | None = None) -> tuple[str, int]:
         """Store a stream; return (key, size). Raise PayloadTooLarge past ``max_bytes``."""
@@ -63,8 +77,8 @@ class BlobStore:
 
         return self.put_chunks(chunks()), size
 
-    def put_chunks(self, chunks: Iterable[bytes]) -> str:
-        """Write chunks to a temp file, fsync, and rename to their hash."""
+    def put_chunks(self, chunks: Iterable[bytes], *, durable: bool = True) -> str:
+        """Write chunks to a temp file, fsync (if ``durable``), and rename to their hash."""
         digest = hashlib.sha256()
         fd, tmp_name = tempfile.mkstemp(dir=self._tmp)
         try:
@@ -73,7 +87,8 @@ class BlobStore:
                     digest.update(chunk)
                     tmp.write(chunk)
                 tmp.flush()
-                os.fsync(tmp.fileno())
+                if durable:
+                    os.fsync(tmp.fileno())
             key = digest.hexdigest()
             target = self.path(key)
             if target.exists():
@@ -81,7 +96,8 @@ class BlobStore:
                 return key
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp_name, target)
-            _fsync_dir(target.parent)
+            if durable:
+                _fsync_dir(target.parent)
             return key
         except BaseException:
             if os.path.exists(tmp_name):
@@ -93,6 +109,17 @@ class BlobStore:
 
     def writable(self) -> bool:
         return os.access(self._tmp, os.W_OK)
+
+
+def _find_syncfs() -> Callable[[int], int] | None:
+    try:
+        syncfs: Callable[[int], int] = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):  # not Linux
+        return None
+    return syncfs
+
+
+_libc_syncfs = _find_syncfs()
 
 
 def _fsync_dir(path: Path) -> None:

@@ -27,7 +27,10 @@ from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-NEXT_STAGE = {Stage.EXTRACT: Stage.EMBED, Stage.EMBED: Stage.INDEX}
+# No embedding space exists yet, so extraction hands documents straight to indexing and
+# saves a broker round trip and a claim per document; the embed stage (and its queue) only
+# passes documents on. Embedding spaces will route extract -> embed -> index.
+NEXT_STAGE = {Stage.EXTRACT: Stage.INDEX, Stage.EMBED: Stage.INDEX}
 
 
 class LeaseLost(Exception):
@@ -127,7 +130,7 @@ def _extract(rt: Runtime, claim: leases.Claim) -> None:
     extraction = extract_file(rt.blobs.path(blob_key), ExtractOptions.from_settings(rt.settings))
     rows = []
     for ordinal, seg in enumerate(extraction.segments):
-        media_key = rt.blobs.put_bytes(seg.media) if seg.media is not None else None
+        media_key = None if seg.media is None else rt.blobs.put_bytes(seg.media, durable=False)
         rows.append(
             SegmentRow(
                 id=f"{doc_id}-{ordinal:06d}",
@@ -140,21 +143,23 @@ def _extract(rt: Runtime, claim: leases.Claim) -> None:
                 media_type=seg.media_type if media_key else None,
             )
         )
-    thumbnail = rt.blobs.put_bytes(extraction.thumbnail) if extraction.thumbnail else None
+    thumbnail = (
+        rt.blobs.put_bytes(extraction.thumbnail, durable=False) if extraction.thumbnail else None
+    )
+    rt.blobs.sync()  # derived media reach the disk before the catalog points at them
     with rt.catalog.session() as session:
         documents.replace_segments(session, doc_id, rows)
         doc = session.get_one(DocumentRow, doc_id)
         doc.media_type = extraction.media_type
         doc.meta = {**doc.meta, **extraction.metadata}
         doc.thumbnail_key = thumbnail
-        if not leases.advance(session, claim, Stage.EMBED):
+        if not leases.advance(session, claim, NEXT_STAGE[Stage.EXTRACT]):
             raise LeaseLost(doc_id)
 
 
 def _embed(rt: Runtime, claim: leases.Claim) -> None:
-    # Embedding spaces arrive with the retrieval issue; until then this stage only advances.
     with rt.catalog.session() as session:
-        if not leases.advance(session, claim, Stage.INDEX):
+        if not leases.advance(session, claim, NEXT_STAGE[Stage.EMBED]):
             raise LeaseLost(claim.document_id)
 
 
