@@ -7,6 +7,7 @@ from typing import Annotated
 from celery import Celery
 from fastapi import Depends, Request
 
+from mmrag.domain import Segment
 from workers.runtime import Runtime
 
 
@@ -24,5 +25,10 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 CeleryDep = Annotated[Celery, Depends(get_celery)]
 
 
-def media_url(key: str | None) -> str | None:
-    return f"/v1/media/{key}" if key else None
+def media_url(key: str | None, fragment: str = "") -> str | None:
+    return f"/v1/media/{key}{fragment}" if key else None
+
+
+def segment_media_url(segment: Segment) -> str | None:
+    link = segment.media_link()
+    return media_url(*link) if link else None

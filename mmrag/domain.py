@@ -82,6 +82,22 @@ class Segment:
     locator: Locator
     media_key: str | None
     media_type: str | None
+    source_key: str | None = None
+    source_type: str | None = None
+
+    def media_link(self) -> tuple[str, str] | None:
+        """Return (blob key, URL fragment) of what best shows this segment, if anything.
+
+        A segment's own media (page render, image, frame) wins; otherwise the original file,
+        opened at the page for PDF passages.
+        """
+        if self.media_key:
+            return self.media_key, ""
+        if not self.source_key:
+            return None
+        page = self.locator.page
+        fragment = f"#page={page}" if page and self.source_type == "application/pdf" else ""
+        return self.source_key, fragment
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import socket
 import threading
 from collections.abc import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from mmrag.catalog import documents, leases
 from mmrag.catalog.models import DocumentRow, WorkerRow, utcnow
@@ -98,4 +98,7 @@ class Sweeper(threading.Thread):
                 return
 
     def stop(self) -> None:
+        """Stop sweeping and withdraw this worker's heartbeat, so it no longer counts as live."""
         self.stopped.set()
+        with self.rt.catalog.session() as session:
+            session.execute(delete(WorkerRow).where(WorkerRow.id == self.owner))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import RuntimeDep, media_url
+from api.deps import RuntimeDep, segment_media_url
 from api.schemas import HitOut, SearchIn, SearchOut
 from mmrag.catalog import collections
 from mmrag.errors import BadInput
@@ -48,7 +48,7 @@ def search_endpoint(body: SearchIn, rt: RuntimeDep) -> SearchOut:
             score=h.score,
             text=h.segment.text,
             locator=h.segment.locator.to_json(),
-            media_url=media_url(h.segment.media_key),
+            media_url=segment_media_url(h.segment),
             channels=h.channel_ranks,
         )
         for h in result.hits

@@ -132,15 +132,24 @@ def replace_segments(session: Session, document_id: str, segments: Sequence[Segm
 def segments_by_id(session: Session, ids: Sequence[str]) -> dict[str, Segment]:
     """Hydrate segment ids into domain Segments (with their collection name)."""
     rows = session.execute(
-        select(SegmentRow, CollectionRow.name)
+        select(SegmentRow, CollectionRow.name, DocumentRow.sha256, DocumentRow.media_type)
         .join(DocumentRow, DocumentRow.id == SegmentRow.document_id)
         .join(CollectionRow, CollectionRow.id == DocumentRow.collection_id)
         .where(SegmentRow.id.in_(list(ids)), DocumentRow.status == DocumentStatus.INDEXED)
     ).all()
-    return {row.id: to_segment(row, name) for row, name in rows}
+    return {
+        row.id: to_segment(row, name, source_key=key, source_type=media_type)
+        for row, name, key, media_type in rows
+    }
 
 
-def to_segment(row: SegmentRow, collection: str) -> Segment:
+def to_segment(
+    row: SegmentRow,
+    collection: str,
+    *,
+    source_key: str | None = None,
+    source_type: str | None = None,
+) -> Segment:
     return Segment(
         id=row.id,
         document_id=row.document_id,
@@ -151,6 +160,8 @@ def to_segment(row: SegmentRow, collection: str) -> Segment:
         locator=Locator.from_json(row.locator),
         media_key=row.media_key,
         media_type=row.media_type,
+        source_key=source_key,
+        source_type=source_type,
     )
 
 

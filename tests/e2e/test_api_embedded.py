@@ -43,6 +43,7 @@ def test_upload_index_search_get_and_delete(
     ).json()["hits"]
     assert hits and hits[0]["document_id"] == body["documents"][0]["id"]
     assert hits[0]["locator"]["page"] == 2 and len(hits[0]["locator"]["bbox"]) == 4
+    assert hits[0]["media_url"].endswith("#page=2")  # the original PDF, at the cited page
 
     script = client.post(
         "/v1/search", json={"collection": "manuals", "query": {"text": "secret"}}

@@ -20,7 +20,10 @@ from tests.media import write_pdf
 def mmrag(settings: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mmrag", *args],
-        env=settings_env(settings), capture_output=True, text=True, timeout=timeout,
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -65,7 +68,10 @@ def test_serve_answers_ingests_and_stops_cleanly_on_ctrl_c(settings: Settings) -
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "mmrag", "serve", "--port", str(port)],
-        env=settings_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=settings_env(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
