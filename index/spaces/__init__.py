@@ -1,0 +1,1 @@
+"""Embedding spaces: named vector spaces with encoders (text, image, audio)."""

@@ -1,0 +1,1 @@
+"""Vector stores behind one interface: FAISS (embedded default) and Qdrant (scale-out)."""
