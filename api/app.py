@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from celery import Celery
 from fastapi import FastAPI
@@ -23,10 +25,16 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.runtime = Runtime.open(settings)
+        runtime = app.state.runtime = Runtime.open(settings)
         app.state.celery = celery or create_celery(settings)
+        # Load the query encoders in the background: the first search need not pay for them,
+        # and /readyz reports each space as loading, up, or disabled with its reason.
+        loader = threading.Thread(target=runtime.spaces.status, name="load-spaces", daemon=True)
+        loader.start()
         yield
-        app.state.runtime.close()
+        # Model libraries abort the interpreter if it exits while they are still loading.
+        loader.join()
+        runtime.close()
 
     app = FastAPI(title="mmrag", version=__version__, lifespan=lifespan)
     errors.install(app)
@@ -34,4 +42,23 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
         app.include_router(module.router)
     # Multipart overhead on top of the file limit is small; allow 1 MiB for it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)
+    _document_manual_bodies(app)
     return app
+
+
+def _document_manual_bodies(app: FastAPI) -> None:
+    """Add the schemas of bodies that routes parse themselves (JSON or multipart search)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in search.EXTRA_SCHEMAS:
+                found = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(found.pop("$defs", {}))
+                components[model.__name__] = found
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -14,12 +14,17 @@ class Strict(BaseModel):
 
 class CollectionIn(Strict):
     name: str = Field(min_length=1, max_length=64)
+    metadata_fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="Filterable metadata: name -> keyword|integer|float|bool|datetime.",
+    )
 
 
 class CollectionOut(BaseModel):
     name: str
     created_at: datetime
     documents: int
+    metadata_fields: dict[str, str] = Field(default_factory=dict)
 
 
 class DocumentRef(BaseModel):
@@ -80,22 +85,42 @@ class DocumentPage(BaseModel):
     next_cursor: str | None
 
 
+Scalar = str | int | float | bool
+
+
 class QueryIn(Strict):
-    text: str | None = None
+    text: str | None = Field(default=None, description="Query text.")
+    image: str | None = Field(default=None, description="Query image, base64.")
+    audio: str | None = Field(default=None, description="Query sound, base64 (any format).")
+
+
+class RangeIn(Strict):
+    gte: float | str | None = Field(default=None, description="Number or ISO date.")
+    lte: float | str | None = None
 
 
 class FiltersIn(Strict):
     document_ids: list[str] = Field(default_factory=list, max_length=1000)
     modalities: list[str] = Field(default_factory=list, max_length=8)
     media_types: list[str] = Field(default_factory=list, max_length=64)
+    metadata: dict[str, Scalar | list[Scalar] | RangeIn] = Field(
+        default_factory=dict, description="Declared metadata fields: value, list, or range."
+    )
+    created: RangeIn | None = Field(default=None, description="Ingestion time range.")
 
 
 class SearchIn(Strict):
     collection: str | None = None
     collections: list[str] = Field(default_factory=list, max_length=64)
-    query: QueryIn
+    query: QueryIn = Field(default_factory=QueryIn)
     k: int = 10
     filters: FiltersIn = Field(default_factory=FiltersIn)
+    channels: dict[str, float] | None = Field(
+        default=None, description="Weight per channel (bm25, text, image, audio); 0 = off."
+    )
+    rrf_k: int = 60
+    group_by_document: bool = False
+    explain: bool = False
 
     @model_validator(mode="after")
     def _needs_collection(self) -> SearchIn:
@@ -110,6 +135,11 @@ class SearchIn(Strict):
         return names
 
 
+class ChannelExplain(BaseModel):
+    rank: int
+    score: float
+
+
 class HitOut(BaseModel):
     segment_id: str
     document_id: str
@@ -120,6 +150,7 @@ class HitOut(BaseModel):
     locator: dict[str, Any]
     media_url: str | None
     channels: dict[str, int]
+    explain: dict[str, ChannelExplain] | None = None
 
 
 class SearchOut(BaseModel):

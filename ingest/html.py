@@ -8,10 +8,11 @@ that text, and ``Locator.section`` is the heading path ("Intro > Setup").
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup, NavigableString, Tag, XMLParsedAsHTMLWarning
 from bs4.element import Comment, Declaration, Doctype, ProcessingInstruction
 
 from ingest.base import Extraction, ExtractOptions
@@ -35,7 +36,9 @@ BLOCK_SEPARATOR = "\n\n"
 
 def extract_html(path: Path, media_type: str, options: ExtractOptions) -> Extraction:
     """Return the passages of an HTML page and its metadata (title, language)."""
-    soup = BeautifulSoup(read_bounded(path, options.max_text_bytes), "lxml")
+    with warnings.catch_warnings():  # XHTML is read as HTML on purpose: say nothing each time
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        soup = BeautifulSoup(read_bounded(path, options.max_text_bytes), "lxml")
     metadata: dict[str, object] = {}
     if soup.title and (title := _clean(soup.title.get_text())):
         metadata["title"] = title

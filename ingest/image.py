@@ -11,6 +11,7 @@ import io
 import struct
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, ImageOps
 
@@ -45,13 +46,15 @@ def extract_image(path: Path, media_type: str, options: ExtractOptions) -> Extra
     )
 
 
-def open_image(path: Path, options: ExtractOptions) -> Image.Image:
+def open_image(path: Path | BinaryIO, options: ExtractOptions) -> Image.Image:
     """Return the decoded first frame of ``path``, refusing bombs and corrupt files."""
     Image.MAX_IMAGE_PIXELS = options.max_image_pixels
     try:
         with Image.open(path) as probe:  # reads the header only
             check_pixels(probe.size, options.max_image_pixels)
             probe.verify()
+        if not isinstance(path, Path):
+            path.seek(0)
         image = Image.open(path)
         image.load()
     except Image.DecompressionBombError as exc:

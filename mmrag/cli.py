@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from mmrag.domain import Hit
 from mmrag.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -151,40 +152,71 @@ def _print_summary(report: object) -> None:
 
 @app.command()
 def search(
-    text: Annotated[str, typer.Argument(help="Query text.")],
+    text: Annotated[str | None, typer.Argument(help="Query text.")] = None,
     collection: Annotated[
         list[str] | None, typer.Option("--collection", "-c", help="Collections (default all).")
     ] = None,
+    image: Annotated[Path | None, typer.Option(help="Image file to search with.")] = None,
+    audio: Annotated[Path | None, typer.Option(help="Sound file to search with.")] = None,
     k: Annotated[int, typer.Option("-k", help="Number of hits.")] = 10,
+    explain: Annotated[bool, typer.Option(help="Show each hit's rank in every channel.")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Search and print a table of hits."""
-    from mmrag.catalog.collections import list_collections
+    """Search by text, image and/or sound and print a table of hits."""
+    from api.schemas import QueryIn, SearchIn
+    from api.search_request import build_query
+    from mmrag.catalog.collections import list_collections, metadata_fields
     from mmrag.errors import MmragError
-    from retrieve.search import SearchRequest
-    from retrieve.search import search as run_search
     from workers.runtime import Runtime
 
     rt = Runtime.open(_settings(data_dir))
     with rt.catalog.session() as session:
-        names = collection or [c.name for c in list_collections(session)]
+        rows = list_collections(session)
+    names = collection or [c.name for c in rows]
+    fields = {f: kind for c in rows if c.name in names for f, kind in metadata_fields(c).items()}
     try:
-        result = run_search(rt.catalog, rt.bm25, SearchRequest(collections=names, text=text, k=k))
-    except MmragError as exc:
-        console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+        body = SearchIn(collections=names, query=QueryIn(text=text), k=k, explain=explain)
+        query = build_query(body, _read(image), _read(audio), rt.settings, fields)
+        result = rt.retriever.search(query)
+    except (MmragError, ValueError) as exc:
+        code = getattr(exc, "code", "bad_input")
+        console.print(f"[red]error[/red] {code}: {getattr(exc, 'message', exc)}")
         raise typer.Exit(code=2) from None
+    for reason in result.degraded:
+        console.print(f"[yellow]degraded[/yellow] {reason}")
+    Console().print(_hits_table(result.hits, explain))
+
+
+def _read(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    if not path.is_file():
+        console.print(f"[red]error[/red] no such file: {path}")
+        raise typer.Exit(code=2)
+    return path.read_bytes()
+
+
+def _hits_table(hits: list[Hit], explain: bool) -> Table:
     table = Table("#", "score", "modality", "document", "where", "text")
-    for rank, hit in enumerate(result.hits, start=1):
-        where = ", ".join(
-            f"{k}={v}" for k, v in hit.segment.locator.to_json().items() if k != "bbox"
-        )
-        snippet = " ".join(hit.segment.text.split())[:100]
-        table.add_row(
+    if explain:
+        table.add_column("channels (rank/score)")
+    for rank, hit in enumerate(hits, start=1):
+        locator = hit.segment.locator.to_json()
+        where = ", ".join(f"{key}={value}" for key, value in locator.items() if key != "bbox")
+        row = [
             str(rank),
             f"{hit.score:.4f}",
             hit.segment.modality.value,
             hit.segment.document_id[:12],
             where,
-            snippet,
-        )
-    Console().print(table)
+            " ".join(hit.segment.text.split())[:100],
+        ]
+        if explain:
+            row.append(
+                " ".join(
+                    f"{name}:{r}/{hit.channel_scores[name]:.3f}"
+                    for name, r in hit.channel_ranks.items()
+                )
+            )
+        table.add_row(*row)
+    return table

@@ -107,3 +107,4 @@ class Hit:
     segment: Segment
     score: float
     channel_ranks: dict[str, int] = field(default_factory=dict)
+    channel_scores: dict[str, float] = field(default_factory=dict)

@@ -6,6 +6,7 @@ URLs for the catalog and broker switch to PostgreSQL and Redis/RabbitMQ.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,6 +35,8 @@ class Settings(BaseSettings):
     max_text_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     max_k: int = Field(default=200, gt=0)
     max_query_chars: int = Field(default=4096, gt=0)
+    max_query_media_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    max_query_audio_seconds: float = Field(default=30.0, gt=0)
 
     # Extraction.
     chunk_chars: int = Field(default=1200, gt=100)
@@ -126,5 +129,13 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Return the process-wide settings (read once from the environment)."""
-    return Settings()
+    """Return the process-wide settings (read once from the environment).
+
+    With ``offline`` set, the Hugging Face libraries are told so here, before any model code
+    imports them (they read these variables once, at import).
+    """
+    settings = Settings()
+    if settings.offline:
+        for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+            os.environ.setdefault(name, "1")
+    return settings

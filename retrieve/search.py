@@ -1,56 +1,122 @@
-"""Query -> ranked, hydrated hits: run the channels, fuse with RRF, hydrate from the catalog."""
+"""Query -> ranked, hydrated hits: channels run concurrently, weighted RRF, hydration."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from index.bm25.base import BM25Index, TermFilter
+from index.bm25.base import BM25Index
+from index.spaces.base import Space
+from index.stores.base import VectorStore
 from mmrag.catalog.db import Catalog
 from mmrag.catalog.documents import segments_by_id
-from mmrag.domain import Hit, Modality
-from mmrag.errors import BadInput
+from mmrag.domain import Hit
+from mmrag.errors import MmragError
+from retrieve.channels import ChannelHit, ChannelRun, NotApplicable, run_bm25, run_space
 from retrieve.fusion import fuse_rrf
+from retrieve.query import Query
+
+log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class SearchRequest:
-    collections: Sequence[str]
-    text: str
-    k: int = 10
-    document_ids: Sequence[str] = ()
-    modalities: Sequence[str] = ()
-    media_types: Sequence[str] = ()
-    rrf_k: int = 60
+class Spaces(Protocol):
+    def get(self, name: str) -> Space: ...
 
 
 @dataclass(frozen=True)
 class SearchResult:
     hits: list[Hit]
     degraded: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
 
 
-def search(catalog: Catalog, bm25: BM25Index, request: SearchRequest) -> SearchResult:
-    """Return the top ``k`` fused hits for ``request``."""
-    if not request.text.strip():
-        raise BadInput("the query is empty: give query.text", code="empty_query")
-    unknown = set(request.modalities) - {m.value for m in Modality}
-    if unknown:
-        raise BadInput(f"unknown modalities: {sorted(unknown)}", code="bad_filter")
-    where = TermFilter(
-        collections=request.collections,
-        document_ids=request.document_ids,
-        modalities=request.modalities,
-        media_types=request.media_types,
-    )
-    # Over-fetch so hits hidden by hydration (a document mid-deletion) do not shorten the list.
-    bm25_hits = bm25.search(request.text, request.k * 2, where)
-    fused = fuse_rrf({"bm25": [h.segment_id for h in bm25_hits]}, k=request.rrf_k)
-    with catalog.session() as session:
-        segments = segments_by_id(session, [item for item, _, _ in fused])
-    hits = [
-        Hit(segment=segments[item], score=score, channel_ranks=ranks)
-        for item, score, ranks in fused
-        if item in segments
-    ]
-    return SearchResult(hits=hits[: request.k])
+@dataclass
+class Retriever:
+    """Runs a :class:`Query` over every active channel and fuses the rankings."""
+
+    catalog: Catalog
+    bm25: BM25Index
+    store: VectorStore | None
+    spaces: Spaces | None
+    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, "channel"))
+
+    def search(self, query: Query) -> SearchResult:
+        """Return the top ``query.k`` fused hits and the reasons any channel was left out."""
+        # Deep enough per channel for fusion, deeper when hits collapse into documents.
+        depth = min(max(query.k * (5 if query.group_by_document else 2), 50), 1000)
+        started = time.perf_counter()
+        futures = {
+            name: self.pool.submit(self._channel(name), query, depth) for name in query.active()
+        }
+        runs: dict[str, ChannelRun] = {}
+        degraded: list[str] = []
+        for name, future in futures.items():
+            try:
+                runs[name] = future.result()
+            except NotApplicable:
+                continue
+            except MmragError as exc:
+                if exc.status < 500 and exc.code != "space_disabled":
+                    raise
+                degraded.append(f"{name}: {exc.message}")
+        channels_s = time.perf_counter() - started
+        # Channels run concurrently: the slowest encoder bounds encoding, the rest is lookup.
+        encode_s = max((run.encode_s for run in runs.values()), default=0.0)
+        timings = {"encode": encode_s, "lookup": max(channels_s - encode_s, 0.0)}
+        hits = self._fuse(query, {name: run.hits for name, run in runs.items()}, timings)
+        return SearchResult(hits=hits, degraded=degraded, timings=timings)
+
+    def _channel(self, name: str) -> Callable[[Query, int], ChannelRun]:
+        if name == "bm25":
+            return lambda query, depth: run_bm25(self.bm25, query, depth)
+
+        def run(query: Query, depth: int) -> ChannelRun:
+            if self.spaces is None or self.store is None:
+                raise NotApplicable("no vector store")
+            return run_space(name, self.spaces.get(name), self.store, query, depth)
+
+        return run
+
+    def _fuse(
+        self,
+        query: Query,
+        rankings: Mapping[str, Sequence[ChannelHit]],
+        timings: dict[str, float],
+    ) -> list[Hit]:
+        started = time.perf_counter()
+        fused = fuse_rrf(
+            {name: [h.segment_id for h in hits] for name, hits in rankings.items()},
+            k=query.rrf_k,
+            weights=query.weights,
+        )
+        scores = {name: {h.segment_id: h.score for h in hits} for name, hits in rankings.items()}
+        fused_at = time.perf_counter()
+        timings["fuse"] = fused_at - started
+        hits: list[Hit] = []
+        seen_documents: set[str] = set()
+        # Hydrate in slices, best first: usually only the first slice is ever read.
+        size = query.k * (4 if query.group_by_document else 2)
+        for offset in range(0, len(fused), size):
+            window = fused[offset : offset + size]
+            with self.catalog.session() as session:
+                segments = segments_by_id(session, [item for item, _, _ in window])
+            for item, score, ranks in window:
+                segment = segments.get(item)
+                if segment is None:  # deleted meanwhile, or not yet indexed in the catalog
+                    continue
+                if query.group_by_document:
+                    if segment.document_id in seen_documents:
+                        continue
+                    seen_documents.add(segment.document_id)
+                channel_scores = {name: scores[name][item] for name in ranks}
+                hits.append(Hit(segment, score, dict(ranks), channel_scores))
+                if len(hits) == query.k:
+                    break
+            if len(hits) == query.k:
+                break
+        timings["hydrate"] = time.perf_counter() - fused_at
+        return hits

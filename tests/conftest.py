@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -18,8 +19,17 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("MMRAG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
-# Quick clocks so leases, sweeps and the embedded broker act within a test's patience.
+# No test may reach a model hub, whatever the machine's network.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+# Quick clocks so leases, sweeps and the embedded broker act within a test's patience, and
+# the models tests can have: the real text model from its package, tiny random CLIP/CLAP.
 FAST = {
+    "offline": True,
+    "allow_random_weights": True,
+    "image_model": "mmrag-tiny-clip",
+    "audio_model": "mmrag-tiny-clap",
     "broker_polling_interval": 0.05,
     "sweep_interval_seconds": 1.0,
     "requeue_after_seconds": 3.0,
@@ -37,7 +47,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """Environment that makes a child process (worker, CLI) see ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MMRAG_")}
     for name in settings.model_fields_set:
-        env[f"MMRAG_{name.upper()}"] = str(getattr(settings, name))
+        value = getattr(settings, name)
+        env[f"MMRAG_{name.upper()}"] = (
+            json.dumps(value) if isinstance(value, list | dict) else str(value)
+        )
     return env
 
 

@@ -36,6 +36,7 @@ def delete_document(rt: Runtime, document_id: str) -> None:
 
 def _purge(rt: Runtime, document_id: str) -> None:
     rt.bm25.delete_documents([document_id])
+    rt.vectors.delete_documents([document_id])
     with rt.catalog.session() as session:
         keys = documents.blob_keys_of(session, document_id)
         doc = session.get(DocumentRow, document_id)

@@ -13,24 +13,33 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC
 
 from sqlalchemy.exc import OperationalError
 
 from index.bm25.base import TermDoc
+from index.filters import Payload
+from index.spaces.base import SpaceUnavailable
 from ingest.base import ExtractOptions
 from ingest.extract import extract_file
-from mmrag.catalog import documents, leases
+from mmrag.catalog import collections, documents, leases
 from mmrag.catalog.models import CollectionRow, DocumentRow, SegmentRow
-from mmrag.domain import Modality, Stage
+from mmrag.domain import Modality, Segment, Stage
 from mmrag.errors import BadInput, TransientError
+from mmrag.metadata import indexed_metadata
+from workers.embedding import embed_segments
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-# No embedding space exists yet, so extraction hands documents straight to indexing and
-# saves a broker round trip and a claim per document; the embed stage (and its queue) only
-# passes documents on. Embedding spaces will route extract -> embed -> index.
-NEXT_STAGE = {Stage.EXTRACT: Stage.INDEX, Stage.EMBED: Stage.INDEX}
+NEXT_STAGE = {Stage.EXTRACT: Stage.EMBED, Stage.EMBED: Stage.INDEX}
+
+
+def next_stage(rt: Runtime, stage: Stage) -> Stage | None:
+    """Return the stage after ``stage``; with no space configured, extraction skips embed."""
+    if stage == Stage.EXTRACT and not rt.settings.spaces:
+        return Stage.INDEX
+    return NEXT_STAGE.get(stage)
 
 
 class LeaseLost(Exception):
@@ -75,7 +84,7 @@ def run_stage(rt: Runtime, document_id: str, stage: Stage, owner: str) -> Outcom
         log.exception("stage %s failed for %s", stage, document_id)
         _fail(rt, claim, "processing_failed", f"{stage.value} failed: {type(exc).__name__}: {exc}")
         return Outcome()
-    return Outcome(next_stage=NEXT_STAGE.get(stage))
+    return Outcome(next_stage=next_stage(rt, stage))
 
 
 def _retry_or_fail(rt: Runtime, claim: leases.Claim, exc: Exception, max_attempts: int) -> Outcome:
@@ -153,31 +162,77 @@ def _extract(rt: Runtime, claim: leases.Claim) -> None:
         doc.media_type = extraction.media_type
         doc.meta = {**doc.meta, **extraction.metadata}
         doc.thumbnail_key = thumbnail
-        if not leases.advance(session, claim, NEXT_STAGE[Stage.EXTRACT]):
+        if not leases.advance(session, claim, next_stage(rt, Stage.EXTRACT) or Stage.INDEX):
             raise LeaseLost(doc_id)
 
 
-def _embed(rt: Runtime, claim: leases.Claim) -> None:
+@dataclass(frozen=True)
+class _Loaded:
+    segments: list[Segment]
+    payloads: list[Payload]
+    job_id: str | None
+
+
+def _load(rt: Runtime, document_id: str) -> _Loaded:
+    """Return a document's segments with the payload every index stores beside them."""
     with rt.catalog.session() as session:
-        if not leases.advance(session, claim, NEXT_STAGE[Stage.EMBED]):
+        doc = session.get_one(DocumentRow, document_id)
+        collection = session.get_one(CollectionRow, doc.collection_id)
+        fields = collections.metadata_fields(collection)
+        rows = documents.document_segments(session, doc.id)
+        segments = [documents.to_segment(r, collection.name) for r in rows]
+    created = doc.created_at.replace(tzinfo=doc.created_at.tzinfo or UTC).timestamp()
+    metadata = indexed_metadata(doc.meta, fields)
+    payloads = [
+        Payload(
+            segment_id=s.id,
+            document_id=doc.id,
+            collection=collection.name,
+            modality=s.modality.value,
+            media_type=doc.media_type or "",
+            created_at=created,
+            metadata=metadata,
+        )
+        for s in segments
+    ]
+    return _Loaded(segments, payloads, doc.job_id)
+
+
+def _embed(rt: Runtime, claim: leases.Claim) -> None:
+    loaded = _load(rt, claim.document_id)
+    rt.vectors.delete_documents([claim.document_id])
+    skipped: dict[str, str] = {}
+    options = ExtractOptions.from_settings(rt.settings)
+    for name in rt.settings.spaces:
+        try:
+            space = rt.spaces.get(name)
+        except SpaceUnavailable as exc:  # reported in /readyz and search responses
+            skipped[name] = exc.message
+            continue
+        rt.vectors.ensure_space(name, space.dim)
+        for records in embed_segments(
+            name, space, loaded.segments, loaded.payloads,
+            batch_size=rt.settings.embed_batch_size, media_path=rt.blobs.path, options=options,
+        ):  # fmt: skip
+            rt.vectors.upsert(name, records)
+    with rt.catalog.session() as session:
+        doc = session.get_one(DocumentRow, claim.document_id)
+        doc.meta = {**doc.meta, "spaces_skipped": skipped} if skipped else doc.meta
+        if not leases.advance(session, claim, Stage.INDEX):
             raise LeaseLost(claim.document_id)
 
 
 def _index(rt: Runtime, claim: leases.Claim) -> None:
-    with rt.catalog.session() as session:
-        doc = session.get_one(DocumentRow, claim.document_id)
-        collection = session.get_one(CollectionRow, doc.collection_id).name
-        rows = documents.document_segments(session, doc.id)
-        terms = [
-            TermDoc(r.id, doc.id, collection, r.modality, doc.media_type or "", r.text)
-            for r in rows
-            if r.modality == Modality.TEXT and r.text.strip()
-        ]
+    loaded = _load(rt, claim.document_id)
+    terms = [
+        TermDoc(payload, segment.text)
+        for segment, payload in zip(loaded.segments, loaded.payloads, strict=True)
+        if segment.modality == Modality.TEXT and segment.text.strip()
+    ]
     rt.bm25.delete_documents([claim.document_id])
     rt.bm25.add(terms)
     with rt.catalog.session() as session:
-        doc = session.get_one(DocumentRow, claim.document_id)
-        if not leases.complete(session, claim, doc.job_id):
+        if not leases.complete(session, claim, loaded.job_id):
             raise LeaseLost(claim.document_id)
 
 

@@ -17,8 +17,13 @@ router = APIRouter(prefix="/v1/collections", tags=["collections"])
 @router.post("", status_code=201)
 def create_collection(body: CollectionIn, rt: RuntimeDep) -> CollectionOut:
     with rt.catalog.session() as session:
-        row = collections.create_collection(session, body.name)
-    return CollectionOut(name=row.name, created_at=row.created_at, documents=0)
+        row = collections.create_collection(session, body.name, body.metadata_fields)
+    return CollectionOut(
+        name=row.name,
+        created_at=row.created_at,
+        documents=0,
+        metadata_fields=collections.metadata_fields(row),
+    )
 
 
 @router.get("")
@@ -33,6 +38,11 @@ def list_collections(rt: RuntimeDep) -> list[CollectionOut]:
         )
         rows: list[CollectionRow] = collections.list_collections(session)
         return [
-            CollectionOut(name=r.name, created_at=r.created_at, documents=counts.get(r.id, 0))
+            CollectionOut(
+                name=r.name,
+                created_at=r.created_at,
+                documents=counts.get(r.id, 0),
+                metadata_fields=collections.metadata_fields(r),
+            )
             for r in rows
         ]

@@ -46,10 +46,26 @@ def readyz(rt: RuntimeDep, celery: CeleryDep) -> JSONResponse:
         checks["bm25"] = {"up": False, "reason": str(exc)[:200]}
     ocr_reason = ocr_unavailable_reason()
     checks["ocr"] = {"up": ocr_available(), **({"reason": ocr_reason} if ocr_reason else {})}
-    checks["spaces"] = {}
+    checks["spaces"] = _spaces(rt)
+    checks["vectors"] = {"up": True, "backend": rt.settings.vector_store}
     checks["workers"] = {"live": workers}
     ready = all(checks[name]["up"] for name in ("catalog", "blobs", "broker", "bm25"))
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+def _spaces(rt: RuntimeDep) -> dict[str, Any]:
+    """Each configured space: loaded (with dim and device), disabled (why), or still loading."""
+    out: dict[str, Any] = {}
+    for name in rt.settings.spaces:
+        status = rt.spaces.peek(name)
+        if status is None:
+            out[name] = {"up": False, "state": "loading"}
+        elif status.enabled:
+            out[name] = {"up": True, "model": status.model, "dim": status.dim,
+                         "device": status.device}  # fmt: skip
+        else:
+            out[name] = {"up": False, "state": "disabled", "reason": status.reason}
+    return out
 
 
 def _broker(celery: CeleryDep) -> dict[str, Any]:

@@ -1,56 +1,82 @@
-"""Search: text query over one or several collections."""
+"""Search: text, image and/or sound over one or several collections (JSON or multipart)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep, segment_media_url
-from api.schemas import HitOut, SearchIn, SearchOut
+from api.schemas import ChannelExplain, HitOut, SearchIn, SearchOut
+from api.search_request import build_query, read_search_request
 from mmrag.catalog import collections
-from mmrag.errors import BadInput
-from retrieve.search import SearchRequest, search
+from mmrag.domain import Hit
+from workers.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
+_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/SearchIn"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["request"],
+                    "properties": {
+                        "request": {"type": "string", "description": "SearchIn as JSON"},
+                        "image": {"type": "string", "format": "binary"},
+                        "audio": {"type": "string", "format": "binary"},
+                    },
+                }
+            },
+        },
+    }
+}
+EXTRA_SCHEMAS = [SearchIn]
 
-@router.post("/search")
-def search_endpoint(body: SearchIn, rt: RuntimeDep) -> SearchOut:
-    settings = rt.settings
-    if not 1 <= body.k <= settings.max_k:
-        raise BadInput(f"k must be between 1 and {settings.max_k}", code="bad_k")
-    text = (body.query.text or "").strip()
-    if not text:
-        raise BadInput("the query is empty: give query.text", code="empty_query")
-    if len(text) > settings.max_query_chars:
-        raise BadInput(f"query.text is longer than {settings.max_query_chars} characters")
-    names = body.collection_names()
-    with rt.catalog.session() as session:
-        for name in names:
-            collections.get_collection(session, name)
-    result = search(
-        rt.catalog,
-        rt.bm25,
-        SearchRequest(
-            collections=names,
-            text=text,
-            k=body.k,
-            document_ids=body.filters.document_ids,
-            modalities=body.filters.modalities,
-            media_types=body.filters.media_types,
-        ),
+
+@router.post("/search", openapi_extra=_BODY)
+async def search_endpoint(request: Request, response: Response, rt: RuntimeDep) -> SearchOut:
+    body, image, audio = await read_search_request(request, rt.settings)
+    out, timings = await run_in_threadpool(_search, rt, body, image, audio)
+    response.headers["Server-Timing"] = ", ".join(
+        f"{phase};dur={seconds * 1000:.2f}" for phase, seconds in timings.items()
     )
-    hits = [
-        HitOut(
-            segment_id=h.segment.id,
-            document_id=h.segment.document_id,
-            collection=h.segment.collection,
-            modality=h.segment.modality.value,
-            score=h.score,
-            text=h.segment.text,
-            locator=h.segment.locator.to_json(),
-            media_url=segment_media_url(h.segment),
-            channels=h.channel_ranks,
-        )
-        for h in result.hits
-    ]
-    return SearchOut(hits=hits, degraded=result.degraded)
+    return out
+
+
+def _search(
+    rt: Runtime, body: SearchIn, image: bytes | None, audio: bytes | None
+) -> tuple[SearchOut, dict[str, float]]:
+    fields: dict[str, str] = {}
+    with rt.catalog.session() as session:
+        for name in body.collection_names():
+            fields.update(collections.metadata_fields(collections.get_collection(session, name)))
+    query = build_query(body, image, audio, rt.settings, fields)
+    result = rt.retriever.search(query)
+    hits = [_hit(h, query.explain) for h in result.hits]
+    return SearchOut(hits=hits, degraded=result.degraded), result.timings
+
+
+def _hit(hit: Hit, explain: bool) -> HitOut:
+    segment = hit.segment
+    return HitOut(
+        segment_id=segment.id,
+        document_id=segment.document_id,
+        collection=segment.collection,
+        modality=segment.modality.value,
+        score=hit.score,
+        text=segment.text,
+        locator=segment.locator.to_json(),
+        media_url=segment_media_url(segment),
+        channels=hit.channel_ranks,
+        explain={
+            name: ChannelExplain(rank=rank, score=hit.channel_scores[name])
+            for name, rank in hit.channel_ranks.items()
+        }
+        if explain
+        else None,
+    )

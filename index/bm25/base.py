@@ -1,4 +1,4 @@
-"""Contract of a BM25 term index."""
+"""Contract of a BM25 term index, on the shared filter types of :mod:`index.filters`."""
 
 from __future__ import annotations
 
@@ -6,33 +6,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from index.filters import Filter, Payload
+
+# Okapi BM25 parameters every backend uses (rank-bm25's BM25Okapi defaults to k1=1.5).
+K1 = 1.2
+B = 0.75
+
 
 @dataclass(frozen=True)
 class TermDoc:
-    """One text segment to index, with the fields filters apply to."""
+    """One segment to index: its payload (what filters see) and its text."""
 
-    segment_id: str
-    document_id: str
-    collection: str
-    modality: str
-    media_type: str
+    payload: Payload
     text: str
-
-
-@dataclass(frozen=True)
-class TermFilter:
-    """Restrictions applied inside the index, before the top k is cut."""
-
-    collections: Sequence[str] = ()
-    document_ids: Sequence[str] = ()
-    modalities: Sequence[str] = ()
-    media_types: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
 class TermHit:
     segment_id: str
-    score: float
+    score: float  # BM25; higher is better
 
 
 class BM25Index(Protocol):
@@ -42,8 +34,11 @@ class BM25Index(Protocol):
     def delete_documents(self, document_ids: Sequence[str]) -> None:
         """Remove every segment of these documents."""
 
-    def search(self, query: str, k: int, where: TermFilter) -> list[TermHit]:
-        """Return up to ``k`` hits, best first; higher score is better."""
+    def search(self, query: str, k: int, where: Filter) -> list[TermHit]:
+        """Return up to ``k`` hits best first; ``where`` is applied inside the index."""
 
     def count(self) -> int:
         """Return the number of indexed segments."""
+
+    def close(self) -> None:
+        """Release files and connections."""

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from mmrag.errors import BadInput
+from mmrag.errors import BadInput, MmragError
 
 Vectors = NDArray[np.float32]  # shape (n, dim), each row L2-normalised
 
@@ -19,6 +19,13 @@ class UnsupportedQuery(BadInput):
     """The space cannot encode this kind of input (e.g. audio into the image space)."""
 
     code = "unsupported_query"
+
+
+class SpaceUnavailable(MmragError):
+    """The space is disabled; the message says why and which setting fixes it."""
+
+    status = 503
+    code = "space_disabled"
 
 
 @dataclass(frozen=True)

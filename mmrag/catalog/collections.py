@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from mmrag.catalog.models import CollectionRow
 from mmrag.errors import BadInput, Conflict, NotFound
+from mmrag.metadata import validate_fields
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -25,9 +27,12 @@ def validate_name(name: str) -> str:
     return name
 
 
-def create_collection(session: Session, name: str) -> CollectionRow:
+def create_collection(
+    session: Session, name: str, metadata_fields: Mapping[str, str] | None = None
+) -> CollectionRow:
     """Create a collection; Conflict if the name is taken."""
-    row = CollectionRow(name=validate_name(name), settings={})
+    fields = validate_fields(metadata_fields or {})
+    row = CollectionRow(name=validate_name(name), settings={"metadata_fields": fields})
     try:
         with session.begin_nested():
             session.add(row)
@@ -52,6 +57,12 @@ def get_collection(session: Session, name: str) -> CollectionRow:
     if row is None:
         raise NotFound(f"collection {name[:80]!r} does not exist", code="collection_not_found")
     return row
+
+
+def metadata_fields(row: CollectionRow) -> dict[str, str]:
+    """Return the collection's declared (filterable) metadata fields: name -> kind."""
+    fields: dict[str, str] = dict(row.settings.get("metadata_fields", {}))
+    return fields
 
 
 def list_collections(session: Session) -> list[CollectionRow]:

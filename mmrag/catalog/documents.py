@@ -130,16 +130,23 @@ def replace_segments(session: Session, document_id: str, segments: Sequence[Segm
 
 
 def segments_by_id(session: Session, ids: Sequence[str]) -> dict[str, Segment]:
-    """Hydrate segment ids into domain Segments (with their collection name)."""
+    """Hydrate segment ids into domain Segments of indexed documents (with collection names)."""
     rows = session.execute(
-        select(SegmentRow, CollectionRow.name, DocumentRow.sha256, DocumentRow.media_type)
+        select(
+            SegmentRow, CollectionRow.name, DocumentRow.sha256, DocumentRow.media_type,
+            DocumentRow.status,
+        )
         .join(DocumentRow, DocumentRow.id == SegmentRow.document_id)
         .join(CollectionRow, CollectionRow.id == DocumentRow.collection_id)
-        .where(SegmentRow.id.in_(list(ids)), DocumentRow.status == DocumentStatus.INDEXED)
-    ).all()
+        .where(SegmentRow.id.in_(list(ids)))
+    ).all()  # fmt: skip
+    # The status is checked here, not in SQL: given a status condition, SQLite's planner
+    # walks every indexed document's segments instead of looking the ids up (160 ms vs 7 ms
+    # at 300k segments, bench/search.py).
     return {
         row.id: to_segment(row, name, source_key=key, source_type=media_type)
-        for row, name, key, media_type in rows
+        for row, name, key, media_type, status in rows
+        if status == DocumentStatus.INDEXED
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -46,7 +47,8 @@ def test_upload_index_search_get_and_delete(
     assert hits[0]["media_url"].endswith("#page=2")  # the original PDF, at the cited page
 
     script = client.post(
-        "/v1/search", json={"collection": "manuals", "query": {"text": "secret"}}
+        "/v1/search",
+        json={"collection": "manuals", "query": {"text": "secret"}, "channels": {"bm25": 1}},
     ).json()
     assert script["hits"] == []  # scripts are dropped from HTML
 
@@ -89,11 +91,20 @@ def test_readyz_reports_stores_broker_and_workers(
     client: TestClient, worker: subprocess.Popen[bytes]
 ) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    body = client.get("/readyz").json()
+    deadline = time.monotonic() + 60
+    while True:  # the API loads its query encoders in the background
+        body = client.get("/readyz").json()
+        spaces = body["checks"]["spaces"]
+        if all(s.get("state") != "loading" for s in spaces.values()):
+            break
+        assert time.monotonic() < deadline, spaces
+        time.sleep(0.2)
     assert body["ready"] is True
     checks = body["checks"]
     assert checks["catalog"]["backend"] == "sqlite" and checks["broker"]["up"]
-    assert checks["spaces"] == {}
+    assert spaces["text"] == {"up": True, "model": "sentence-transformers/all-MiniLM-L6-v2",
+                              "dim": 384, "device": "cpu"}  # fmt: skip
+    assert spaces["image"]["up"] and spaces["audio"]["up"]
     assert "up" in checks["ocr"]
 
 

@@ -91,7 +91,7 @@ def test_serve_answers_ingests_and_stops_cleanly_on_ctrl_c(settings: Settings) -
             assert time.monotonic() < deadline + 60
             time.sleep(0.2)
         hits = httpx.post(f"{base}/v1/search", json={"collection": "c", "query": {"text": "ibis"}})
-        assert len(hits.json()["hits"]) == 1
+        assert hits.json()["hits"][0]["text"] == "ibis"
     finally:
         server.send_signal(signal.SIGINT)
         output, _ = server.communicate(timeout=60)

@@ -46,5 +46,7 @@ def test_ingest_and_search_on_postgres_with_a_server_broker(
     job = wait_job(client, body["job_id"])
     assert (job["done"], job["failed"]) == (2, 1)
     assert job["errors"][0]["filename"] == "b.txt"
-    hits = client.post("/v1/search", json={"collection": "c", "query": {"text": token}}).json()
+    hits = client.post(
+        "/v1/search", json={"collection": "c", "query": {"text": token}, "channels": {"bm25": 1}}
+    ).json()
     assert [h["document_id"] for h in hits["hits"]] == [body["documents"][0]["id"]]

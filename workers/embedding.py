@@ -1,0 +1,82 @@
+"""The embed stage's work: encode a document's segments in every enabled space and store them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from index.filters import Payload
+from index.spaces.base import Space
+from index.stores.base import VectorRecord
+from ingest.base import ExtractOptions
+from ingest.image import open_image
+from mmrag.domain import Modality, Segment
+
+log = logging.getLogger(__name__)
+
+# Which segments each space embeds. CLIP could embed passages too, but the text space does
+# that better; the image space holds pictures (images, page renders, video frames).
+SPACE_MODALITIES: dict[str, frozenset[str]] = {
+    "text": frozenset({Modality.TEXT}),
+    "image": frozenset({Modality.IMAGE, Modality.PAGE_IMAGE, Modality.VIDEO_FRAME}),
+    "audio": frozenset({Modality.AUDIO}),
+}
+
+T = TypeVar("T")
+
+
+def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def embed_segments(
+    space_name: str,
+    space: Space,
+    segments: Sequence[Segment],
+    payloads: Sequence[Payload],
+    *,
+    batch_size: int,
+    media_path: Callable[[str], Path],
+    options: ExtractOptions,
+) -> Iterator[list[VectorRecord]]:
+    """Yield batches of vector records for the segments ``space_name`` embeds."""
+    wanted = SPACE_MODALITIES.get(space_name, frozenset())
+    chosen = [
+        (s, p)
+        for s, p in zip(segments, payloads, strict=True)
+        if s.modality in wanted and _has_input(s)
+    ]
+    for batch in batches(chosen, batch_size):
+        vectors = _encode(space, [s for s, _ in batch], media_path, options)
+        yield [VectorRecord(p, v) for (_, p), v in zip(batch, vectors, strict=True)]
+
+
+def _has_input(segment: Segment) -> bool:
+    if segment.modality == Modality.TEXT:
+        return bool(segment.text.strip())
+    return segment.media_key is not None
+
+
+def _encode(
+    space: Space,
+    segments: Sequence[Segment],
+    media_path: Callable[[str], Path],
+    options: ExtractOptions,
+) -> NDArray[np.float32]:
+    kind = segments[0].modality
+    if kind == Modality.TEXT:
+        return space.encode_texts([s.text for s in segments])
+    if kind == Modality.AUDIO:
+        raise NotImplementedError("audio segments arrive with audio ingestion")
+    images: list[Image.Image] = []
+    for segment in segments:
+        assert segment.media_key is not None  # _has_input checked it
+        images.append(open_image(media_path(segment.media_key), options).convert("RGB"))
+    return space.encode_images(images)
