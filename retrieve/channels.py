@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from index.bm25.base import BM25Index
 from index.spaces.base import Space
 from index.stores.base import VectorStore
+from index.stores.checks import UnknownSpace
 from retrieve.query import Query
 
 
@@ -54,7 +55,10 @@ def run_space(name: str, space: Space, store: VectorStore, query: Query, depth: 
     vector = np.mean(np.stack(found), axis=0)
     vector /= max(float(np.linalg.norm(vector)), 1e-12)
     encoded = time.perf_counter()
-    hits = store.search(name, vector.astype(np.float32), depth, query.where)
+    try:
+        hits = store.search(name, vector.astype(np.float32), depth, query.where)
+    except UnknownSpace:  # nothing was ever embedded in this space: no hits, not an error
+        hits = []
     return ChannelRun(
         [ChannelHit(h.segment_id, h.score) for h in hits],
         encode_s=encoded - started,

@@ -14,7 +14,7 @@ import pytest
 
 from mmrag.settings import Settings
 from tests.conftest import settings_env
-from tests.media import write_pdf
+from tests.media import png_bytes, write_pdf
 
 
 def mmrag(settings: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -46,8 +46,16 @@ def test_ingest_a_folder_reports_counts_and_fails_on_bad_files(
     again = mmrag(settings, "ingest", str(corpus / "a.txt"), "--collection", "birds")
     assert again.returncode == 0 and "skipped 1" in again.stderr
 
-    found = mmrag(settings, "search", "heron reeds", "-c", "birds")
+    found = mmrag(settings, "search", "heron reeds", "-c", "birds", "--explain")
     assert found.returncode == 0 and "heron" in found.stdout and "page=1" in found.stdout
+    assert "bm25:1/" in found.stdout  # the explain column: rank/score per channel
+    picture = tmp_path / "q.png"
+    picture.write_bytes(png_bytes())
+    by_image = mmrag(settings, "search", "--image", str(picture), "-c", "birds", "-k", "2")
+    assert by_image.returncode == 0, by_image.stderr
+    assert "page_image" in by_image.stdout or "image" in by_image.stdout
+    not_image = mmrag(settings, "search", "--image", str(corpus / "a.txt"), "-c", "birds")
+    assert not_image.returncode == 2 and "bad_query_image" in not_image.stderr
     empty = mmrag(settings, "search", "  ", "-c", "birds")
     assert empty.returncode == 2 and "empty_query" in empty.stderr
 
