@@ -52,6 +52,21 @@ class TantivyBM25:
             self._index = tantivy.Index(self._schema, path=str(path), reuse=True)
         self._index.register_tokenizer(WHITESPACE, whitespace_analyzer())
         self._floor: tuple[float, int, float] = (0.0, -1, 0.0)  # expires, num_docs, value
+        self._seen_commit = self._commit_stamp()
+
+    def _commit_stamp(self) -> int:
+        try:
+            return (self.path / "meta.json").stat().st_mtime_ns
+        except FileNotFoundError:
+            return 0
+
+    def _fresh(self) -> None:
+        """Reload the reader when another process committed (one stat per search), so a
+        search right after a job finishes sees its documents."""
+        stamp = self._commit_stamp()
+        if stamp != self._seen_commit:
+            self._seen_commit = stamp
+            self._index.reload()
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
@@ -110,6 +125,7 @@ class TantivyBM25:
         terms = scoring.query_terms(self.tokenizer(query))
         if not terms or k <= 0:
             return []
+        self._fresh()
         searcher = self._index.searcher()
         if searcher.num_docs == 0:
             return []

@@ -94,7 +94,9 @@ class FaissStore:
             ef_construction=settings.faiss_hnsw_ef_construction,
             float16=settings.faiss_float16,
         )
-        return cls(settings.index_dir / "faiss", options)
+        # Catch up on every search (one indexed SQLite read when nothing changed), so a search
+        # right after a job finishes sees its documents.
+        return cls(settings.index_dir / "faiss", options, catchup_seconds=0.0)
 
     # -- VectorStore ---------------------------------------------------------------------
 
