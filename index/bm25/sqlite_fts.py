@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 from index.bm25.base import TermDoc, TermHit
 from index.filters import Filter
 from index.tokenize import Tokenizer
+from mmrag.sqlite_file import SqliteFile
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS segs (
@@ -41,34 +40,11 @@ class SqliteBM25:
     """BM25 index in one SQLite file; open one instance per process and share it."""
 
     def __init__(self, path: Path, tokenizer: Tokenizer | None = None) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.tokenizer = tokenizer or Tokenizer()
-        self._local = threading.local()
-        with self._tx() as db:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-
-    def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
-        return db
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        self._file = SqliteFile(path, schema=_SCHEMA)
+        self._db = self._file.connection
+        self._tx = self._file.write
 
     def add(self, docs: Sequence[TermDoc]) -> None:
         with self._tx() as db:
@@ -142,10 +118,7 @@ class SqliteBM25:
         return int(self._db().execute("SELECT count(*) FROM segs").fetchone()[0])
 
     def close(self) -> None:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        self._file.close()
 
 
 def _metadata_sql(where: Filter, params: list[object]) -> list[str]:
