@@ -87,9 +87,13 @@ def load_image_space(settings: Settings, device: str) -> ImageSpace:
     name, create_kwargs = weights_source(settings)
     tokenizer = _tokenizer(settings, name)
     try:
-        model, _, preprocess = open_clip.create_model_and_transforms(
-            name, device=device, weights_only=True, **create_kwargs
-        )
+        # The tiny model's random weights must be the same in every process (workers embed,
+        # the API encodes queries), so they come from a fixed seed, not the global RNG.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                name, device=device, weights_only=True, **create_kwargs
+            )
     except (OSError, RuntimeError, ValueError, KeyError) as exc:
         raise SpaceUnavailable(
             f"open_clip model {name!r} could not be loaded: {exc}. {FIX_WEIGHTS}"

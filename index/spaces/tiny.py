@@ -110,8 +110,9 @@ def tiny_clap(seed: int = 0) -> tuple[Any, Any]:
         },
         projection_dim=32,
     )
-    torch.manual_seed(seed)
-    model = ClapModel(config).eval()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = ClapModel(config).eval()
     features = ClapFeatureExtractor(
         feature_size=64,
         sampling_rate=48_000,
