@@ -57,11 +57,32 @@ from workers.runtime import Runtime
 
 COLLECTION = "quality"
 K = 10
-RUNS: dict[str, dict[str, float]] = {
-    "bm25": {"bm25": 1.0},
-    "text": {"text": 1.0},
-    "fused bm25+text": {"bm25": 1.0, "text": 1.0},
-}
+SINGLES: dict[str, dict[str, float]] = {"bm25": {"bm25": 1.0}, "text": {"text": 1.0}}
+METRICS = ("recall_at_1", "recall_at_10", "ndcg_at_10")
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """One fused configuration: channel weights and the RRF constant."""
+
+    weights: dict[str, float]
+    rrf_k: int
+
+    @property
+    def name(self) -> str:
+        weights = ",".join(f"{c}={w:g}" for c, w in self.weights.items())
+        return f"fused {weights} k{self.rrf_k}"
+
+
+def parse_fusions(weights: str, rrf_ks: str) -> list[Fusion]:
+    """``"bm25=1,text=1;bm25=0.5,text=1"`` x ``"20,60"`` -> every combination."""
+    sets = []
+    for group in filter(None, (g.strip() for g in weights.split(";"))):
+        pairs = (item.split("=") for item in group.split(","))
+        sets.append({c.strip(): float(w) for c, w in pairs})
+    return [Fusion(w, int(k)) for w in sets for k in rrf_ks.split(",") if k.strip()]
+
+
 NOT_APPLICABLE = ("image", "audio")
 
 
@@ -126,13 +147,19 @@ def score(ranks: Sequence[int | None]) -> Scores:
     )
 
 
-def evaluate(rt: Runtime, labels: Sequence[Label], ids: Mapping[str, str]) -> dict[str, Scores]:
-    """Return the scores of every run in ``RUNS`` over ``labels``."""
+def evaluate(
+    rt: Runtime, labels: Sequence[Label], ids: Mapping[str, str], fusions: Sequence[Fusion]
+) -> dict[str, Scores]:
+    """Return the scores of each single channel and of every fused configuration."""
+    runs = [(name, weights, 60) for name, weights in SINGLES.items()]
+    runs += [(f.name, f.weights, f.rrf_k) for f in fusions]
     results: dict[str, Scores] = {}
-    for run, weights in RUNS.items():
+    for run, weights, rrf_k in runs:
         ranks = []
         for label in labels:
-            query = Query(collections=[COLLECTION], text=label.query, k=K, weights=weights)
+            query = Query(
+                collections=[COLLECTION], text=label.query, k=K, weights=weights, rrf_k=rrf_k
+            )
             result = rt.retriever.search(query)
             if result.degraded:
                 raise SystemExit(f"{run}: degraded channels: {result.degraded}")
@@ -141,13 +168,36 @@ def evaluate(rt: Runtime, labels: Sequence[Label], ids: Mapping[str, str]) -> di
     return results
 
 
-def run_form(form: str, workdir: Path) -> tuple[dict[str, Scores], dict[str, int]]:
-    """Build, ingest and evaluate one form in a fresh data directory."""
+def run_form(
+    form: str, workdir: Path, fusions: Sequence[Fusion], *, stemming: bool = False
+) -> tuple[dict[str, Scores], dict[str, int]]:
+    """Build, ingest (or reuse a finished ingestion in ``workdir``) and evaluate one form.
+
+    ``stemming`` turns on ``bm25_stemming`` and ``bm25_stopwords``; it changes the BM25
+    index's tokenization, so it gets its own data directory (``FORM-stem``).
+    """
     pages, labels = build(form)
-    settings = Settings(data_dir=workdir / form, spaces=["text"], offline=True)
+    data_dir = workdir / (f"{form}-stem" if stemming else form)
+    settings = Settings(
+        data_dir=data_dir,
+        spaces=["text"],
+        offline=True,
+        bm25_stemming=stemming,
+        bm25_stopwords=stemming,
+    )
+    marker = data_dir / "bench-quality-ids.json"
+    reuse = marker.exists() and sorted(json.loads(marker.read_text())) == sorted(
+        p.name for p in pages
+    )
+    if not reuse and data_dir.exists() and any(data_dir.iterdir()):
+        raise SystemExit(f"{data_dir} holds an unfinished or different ingestion: remove it")
     rt = Runtime.open(settings)
     started = time.perf_counter()
-    ids = ingest(rt, pages)
+    if reuse:
+        ids = json.loads(marker.read_text())  # same pages, same settings: skip ingestion
+    else:
+        ids = ingest(rt, pages)
+        marker.write_text(json.dumps(ids))
     counts = {
         "pages": len(pages),
         "queries": len(labels),
@@ -156,47 +206,83 @@ def run_form(form: str, workdir: Path) -> tuple[dict[str, Scores], dict[str, int
         "segments_bm25": rt.bm25.count(),
         "segments_text_space": rt.vectors.count("text"),
         "ingest_seconds": round(time.perf_counter() - started, 1),
+        "reused": reuse,
+        "stemming": stemming,
     }
-    return evaluate(rt, labels, ids), counts
+    return evaluate(rt, labels, ids, fusions), counts
 
 
 def print_table(form: str, results: Mapping[str, Scores], counts: Mapping[str, int]) -> None:
     print(
         f"\n== {form}: {counts['queries']} queries ({counts['debian_queries']} Debian FAQ, "
         f"{counts['python_queries']} Python FAQ) over {counts['pages']} pages, "
-        f"{counts['segments_bm25']} text segments; ingested in-process in "
-        f"{counts['ingest_seconds']} s"
+        f"{counts['segments_bm25']} text segments; "
+        + (
+            "reused the data dir"
+            if counts["reused"]
+            else f"ingested in {counts['ingest_seconds']} s"
+        )
+        + ("; BM25 stemming + stop words" if counts["stemming"] else "")
     )
     best = max((results[r] for r in ("bm25", "text")), key=lambda s: s.ndcg_at_10)
     print(
-        f"{'channel':<17} {'R@1':>6} {'R@10':>6} {'nDCG@10':>8}   ratios to best single "
-        "(R@1 / R@10 / nDCG@10)"
+        f"{'channel':<30} {'R@1':>6} {'R@10':>6} {'nDCG@10':>8}   ratios to best single "
+        "(R@1 / R@10 / nDCG@10)   fused >= best single on"
     )
     for run, s in results.items():
-        ratios = " / ".join(
-            f"{_ratio(getattr(s, m), getattr(best, m)):.3f}"
-            for m in ("recall_at_1", "recall_at_10", "ndcg_at_10")
-        )
+        ratios = " / ".join(f"{_ratio(getattr(s, m), getattr(best, m)):.3f}" for m in METRICS)
         figures = f"{s.recall_at_1:>6.3f} {s.recall_at_10:>6.3f} {s.ndcg_at_10:>8.3f}"
-        print(f"{run:<17} {figures}   {ratios}")
+        mark = "" if run in SINGLES else "   " + _marks(results, run)
+        print(f"{run:<30} {figures}   {ratios}{mark}")
     for name in NOT_APPLICABLE:
-        print(f"{name:<17} {'n/a':>6} {'n/a':>6} {'n/a':>8}   text corpus, no real weights offline")
-    print(verdict(results))
+        print(f"{name:<30} {'n/a':>6} {'n/a':>6} {'n/a':>8}   text corpus, no real weights offline")
+    for run in results:
+        if run not in SINGLES:
+            print(f"{run}: {verdict(results, run)}")
 
 
-def verdict(results: Mapping[str, Scores]) -> str:
-    """Say whether fusion is at least as good as the best single channel, per metric."""
-    fused = results["fused bm25+text"]
+def _best_single(results: Mapping[str, Scores], metric: str) -> float:
+    return max(getattr(results[r], metric) for r in SINGLES)
+
+
+def _marks(results: Mapping[str, Scores], run: str) -> str:
+    return " ".join(
+        f"{label}:{'yes' if getattr(results[run], m) >= _best_single(results, m) else 'NO'}"
+        for label, m in zip(("R@1", "R@10", "nDCG"), METRICS, strict=True)
+    )
+
+
+def verdict(results: Mapping[str, Scores], run: str) -> str:
+    """Say whether fused ``run`` is at least as good as the best single channel, per metric."""
+    fused = results[run]
     worse = [
-        f"{m} {getattr(fused, m):.3f} < {max(getattr(results[r], m) for r in ('bm25', 'text')):.3f}"
-        for m in ("recall_at_1", "recall_at_10", "ndcg_at_10")
-        if getattr(fused, m) < max(getattr(results[r], m) for r in ("bm25", "text"))
+        f"{m} {getattr(fused, m):.3f} < {_best_single(results, m):.3f}"
+        for m in METRICS
+        if getattr(fused, m) < _best_single(results, m)
     ]
     return (
         "fused >= best single channel on every metric"
         if not worse
         else ("FUSED IS WORSE than the best single channel on: " + "; ".join(worse))
     )
+
+
+def print_summary(figures: Mapping[str, Mapping[str, Mapping]]) -> None:
+    """Fused configurations that beat the best single channel on every (form, stemming) run."""
+    runs = dict(figures)
+    names = sorted({r for f in runs.values() for r in f if r.startswith("fused")})
+    print(
+        "\n== fused >= best single channel on R@10 and nDCG@10, per run "
+        "(margin = worst fused - best single over both metrics)"
+    )
+    for name in names:
+        cells = []
+        for key, f in runs.items():
+            if name not in f:
+                continue
+            margin = min(f[name][m] - max(f[s][m] for s in SINGLES) for m in METRICS[1:])
+            cells.append(f"{key} {margin:+.3f}")
+        print(f"{name:<30} " + "  ".join(cells))
 
 
 def _ratio(value: float, base: float) -> float:
@@ -208,18 +294,41 @@ def main() -> None:
     parser.add_argument("--forms", nargs="+", choices=FORMS, default=list(FORMS))
     parser.add_argument("--workdir", type=Path, help="keep data dirs here (default: temporary)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--weights",
+        default="bm25=1,text=1",
+        help='fused weight sets, ";"-separated, e.g. "bm25=1,text=1;bm25=0.5,text=1"',
+    )
+    parser.add_argument("--rrf-k", default="60", help="RRF constants, comma-separated: 20,60")
+    parser.add_argument(
+        "--stemming",
+        choices=("off", "on", "both"),
+        default="off",
+        help="BM25 stemming + stop words (each setting is its own ingestion)",
+    )
     args = parser.parse_args()
+    fusions = parse_fusions(args.weights, args.rrf_k)
+    stems = {"off": [False], "on": [True], "both": [False, True]}[args.stemming]
     warnings.filterwarnings("ignore", category=XMLParsedAsHTMLWarning)  # XHTML pages, in ingest
     figures = {}
     with tempfile.TemporaryDirectory(prefix="mmrag-quality-") as tmp:
         workdir = args.workdir or Path(tmp)
         try:
-            for form in args.forms:
-                results, counts = run_form(form, workdir)
-                print_table(form, results, counts)
-                figures[form] = {"counts": counts, **{r: asdict(s) for r, s in results.items()}}
+            for stemming in stems:
+                for form in args.forms:
+                    results, counts = run_form(form, workdir, fusions, stemming=stemming)
+                    print_table(form, results, counts)
+                    key = f"{form}-stem" if stemming else form
+                    figures[key] = {
+                        "counts": counts,
+                        **{r: asdict(s) for r, s in results.items()},
+                    }
         except MissingPackage as exc:
             raise SystemExit(str(exc)) from None
+    if len(fusions) > 1 or len(figures) > 1:
+        print_summary(
+            {k: {r: v for r, v in f.items() if r != "counts"} for k, f in figures.items()}
+        )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
 
