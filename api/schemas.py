@@ -121,6 +121,12 @@ class SearchIn(Strict):
     rrf_k: int = 60
     group_by_document: bool = False
     explain: bool = False
+    merge_span_s: float | None = Field(
+        default=None,
+        ge=0,
+        description="Merge audio/video hits of one file within this many seconds into one "
+        "span; 0 = off; default: the merge_span_seconds setting.",
+    )
 
     @model_validator(mode="after")
     def _needs_collection(self) -> SearchIn:
@@ -148,9 +154,18 @@ class HitOut(BaseModel):
     score: float
     text: str
     locator: dict[str, Any]
-    media_url: str | None
+    media_url: str | None = Field(
+        description="What shows the hit: its own media, or the original at the cited page "
+        "(#page=N) or moment (#t=start,end for audio and video)."
+    )
+    preview_url: str | None = Field(
+        default=None, description="The segment's own picture (keyframe, page render, image)."
+    )
     channels: dict[str, int]
     explain: dict[str, ChannelExplain] | None = None
+    merged: list[str] = Field(
+        default_factory=list, description="Segments at nearby times folded into this span."
+    )
 
 
 class SearchOut(BaseModel):

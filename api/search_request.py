@@ -111,6 +111,9 @@ def build_query(
         rrf_k=body.rrf_k,
         group_by_document=body.group_by_document,
         explain=body.explain,
+        merge_span_s=settings.merge_span_seconds
+        if body.merge_span_s is None
+        else body.merge_span_s,
     )
 
 

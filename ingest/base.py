@@ -25,6 +25,22 @@ class ExtractOptions:
     thumbnail_side: int = 256
     ocr: bool = True
     ocr_min_text_chars: int = 16
+    offline: bool = False
+    max_media_seconds: float = 4 * 3600.0
+    speech: bool = True
+    speech_model: str = "tiny.en"
+    speech_model_path: Path | None = None
+    speech_compute_type: str = "int8"
+    speech_beam_size: int = 1
+    speech_vad: bool = True
+    speech_block_seconds: float = 300.0
+    audio_window_seconds: float = 10.0
+    audio_hop_seconds: float = 5.0
+    audio_silence_dbfs: float = -50.0
+    video_frame_interval_s: float = 10.0
+    video_scene_threshold: float = 27.0
+    video_min_scene_seconds: float = 1.0
+    video_frame_side: int = 512
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ExtractOptions:
@@ -36,8 +52,9 @@ class Extraction:
     """What an extractor found: the sniffed type, document metadata, and segments.
 
     ``segments`` is an iterator so that large documents stream through in bounded memory;
-    ``metadata`` (JSON-safe) and ``thumbnail`` are complete before the first segment is
-    pulled. ``thumbnail`` is a PNG no larger than ``ExtractOptions.thumbnail_side``.
+    ``metadata`` (JSON-safe) and ``thumbnail`` may still grow while segments are pulled
+    (a transcript's language, a video's poster), so consumers read them afterwards.
+    ``thumbnail`` is a PNG no larger than ``ExtractOptions.thumbnail_side``.
     Extractors may raise :class:`mmrag.errors.BadInput` while segments are pulled (a page
     that turns out to be corrupt), so consumers must be ready for that mid-stream.
     """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ingest.av import AUDIO_TYPES, VIDEO_TYPES, extract_av
 from ingest.base import Extraction, ExtractOptions, Extractor
 from ingest.html import extract_html
 from ingest.image import extract_image
@@ -23,6 +24,7 @@ EXTRACTORS: dict[str, Extractor] = {
     "image/webp": extract_image,
     "image/tiff": extract_image,
     "image/bmp": extract_image,
+    **dict.fromkeys(AUDIO_TYPES + VIDEO_TYPES, extract_av),
 }
 
 
@@ -35,7 +37,7 @@ def extract_file(path: Path, options: ExtractOptions) -> Extraction:
     """Return the extraction of ``path``, dispatched on the media type sniffed from content.
 
     Raises :class:`UnsupportedMediaType` naming the detected type when no extractor
-    handles it (executables, archives, audio and video for now), and the extractor's
+    handles it (executables, archives), and the extractor's
     :class:`mmrag.errors.BadInput` errors for damaged or oversized input.
     """
     media_type = sniff_media_type(path)

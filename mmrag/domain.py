@@ -88,9 +88,15 @@ class Segment:
     def media_link(self) -> tuple[str, str] | None:
         """Return (blob key, URL fragment) of what best shows this segment, if anything.
 
-        A segment's own media (page render, image, frame) wins; otherwise the original file,
-        opened at the page for PDF passages.
+        A time-coded segment of a recording (transcript passage, sound window, video frame)
+        links to the original at the cited moment (``#t=start,end``, W3C media fragments),
+        so a player seeks there; otherwise the segment's own media (page render, image)
+        wins, then the original file, opened at the page for PDF passages.
         """
+        start, end = self.locator.start_s, self.locator.end_s
+        if start is not None and self.source_key and _is_recording(self.source_type):
+            fragment = f"#t={start:g}" + (f",{end:g}" if end is not None and end > start else "")
+            return self.source_key, fragment
         if self.media_key:
             return self.media_key, ""
         if not self.source_key:
@@ -98,6 +104,10 @@ class Segment:
         page = self.locator.page
         fragment = f"#page={page}" if page and self.source_type == "application/pdf" else ""
         return self.source_key, fragment
+
+
+def _is_recording(media_type: str | None) -> bool:
+    return bool(media_type) and str(media_type).split("/")[0] in ("audio", "video")
 
 
 @dataclass(frozen=True)
@@ -108,3 +118,4 @@ class Hit:
     score: float
     channel_ranks: dict[str, int] = field(default_factory=dict)
     channel_scores: dict[str, float] = field(default_factory=dict)
+    merged: tuple[str, ...] = ()  # segments of nearby times folded into this hit's span

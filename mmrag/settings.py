@@ -51,6 +51,40 @@ class Settings(BaseSettings):
         default=16, ge=0, description="A PDF page with fewer text-layer chars is OCR'd."
     )
 
+    # Audio and video (ingest/av.py, ingest/speech.py, ingest/keyframes.py).
+    max_media_seconds: float = Field(
+        default=4 * 3600.0, gt=0, description="Longer audio/video files are rejected."
+    )
+    speech: bool = Field(default=True, description="Transcribe speech with faster-whisper.")
+    speech_model: str = Field(
+        default="tiny.en", description="faster-whisper model name (tiny.en: bundled package)."
+    )
+    speech_model_path: Path | None = Field(
+        default=None, description="Local CTranslate2 Whisper model dir; wins over speech_model."
+    )
+    speech_compute_type: str = Field(default="int8", description="CTranslate2 compute type.")
+    speech_beam_size: int = Field(default=1, gt=0, description="1: greedy decoding (fastest).")
+    speech_vad: bool = Field(default=True, description="Skip non-speech (Silero VAD).")
+    speech_block_seconds: float = Field(
+        default=300.0, ge=30, description="Audio transcribed per call: bounds memory."
+    )
+    audio_window_seconds: float = Field(default=10.0, gt=0, description="CLAP window length.")
+    audio_hop_seconds: float = Field(default=5.0, gt=0, description="CLAP window step.")
+    audio_silence_dbfs: float = Field(
+        default=-50.0, le=0, description="Windows quieter than this throughout are skipped."
+    )
+    video_frame_interval_s: float = Field(
+        default=10.0, gt=0, description="At least one keyframe every this many seconds."
+    )
+    video_scene_threshold: float = Field(
+        default=27.0, gt=0, description="PySceneDetect ContentDetector threshold."
+    )
+    video_min_scene_seconds: float = Field(default=1.0, ge=0)
+    video_frame_side: int = Field(default=512, gt=16, description="Stored keyframe size.")
+    merge_span_seconds: float = Field(
+        default=2.0, ge=0, description="Merge audio/video hits of one file this close; 0: off."
+    )
+
     # Embedding spaces (index/spaces). A model is a hub id / registry name plus an optional
     # local path; with MMRAG_OFFLINE=1 nothing is downloaded and a missing model disables
     # its space with a reason naming the setting to fix.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,10 +28,28 @@ class SqliteFile:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            self._set_wal(db)
             db.execute(f"PRAGMA synchronous={self._sync}")
             self._local.db = db
         return db
+
+    def _set_wal(self, db: sqlite3.Connection) -> None:
+        """Switch to WAL, waiting out another process doing the same to a new file.
+
+        Changing the journal mode takes the file lock without SQLite's busy handler, so two
+        processes opening a fresh file at once get "database is locked" at once.
+        """
+        deadline = time.monotonic() + self._timeout
+        delay = 0.01
+        while True:
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:

@@ -40,6 +40,7 @@ class Query:
     rrf_k: int = 60
     group_by_document: bool = False
     explain: bool = False
+    merge_span_s: float = 0.0
 
     def __post_init__(self) -> None:
         if not (self.text and self.text.strip()) and self.image is None and self.audio is None:
@@ -55,6 +56,8 @@ class Query:
             raise BadInput(f"channel weights must be >= 0: {negative}", code="bad_weight")
         if self.rrf_k < 1:
             raise BadInput("rrf_k must be >= 1", code="bad_rrf_k")
+        if self.merge_span_s < 0:
+            raise BadInput("merge_span_s must be >= 0", code="bad_merge_span")
 
     def active(self) -> list[str]:
         """Return the channels with a positive weight, in canonical order."""

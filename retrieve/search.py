@@ -19,6 +19,7 @@ from mmrag.errors import MmragError
 from retrieve.channels import ChannelHit, ChannelRun, NotApplicable, run_bm25, run_space
 from retrieve.fusion import fuse_rrf
 from retrieve.query import Query
+from retrieve.spans import merge_into
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,8 @@ class Retriever:
                     if segment.document_id in seen_documents:
                         continue
                     seen_documents.add(segment.document_id)
+                elif merge_into(hits, segment, query.merge_span_s):
+                    continue
                 channel_scores = {name: scores[name][item] for name in ranks}
                 hits.append(Hit(segment, score, dict(ranks), channel_scores))
                 if len(hits) == query.k:

@@ -14,6 +14,7 @@ from PIL import Image
 from index.filters import Payload
 from index.spaces.base import Space
 from index.stores.base import VectorRecord
+from ingest.audio_decode import read_span
 from ingest.base import ExtractOptions
 from ingest.image import open_image
 from mmrag.domain import Modality, Segment
@@ -29,6 +30,7 @@ SPACE_MODALITIES: dict[str, frozenset[str]] = {
 }
 
 T = TypeVar("T")
+AUDIO_RATE = 48_000  # audio windows are decoded at CLAP's rate (spaces resample otherwise)
 
 
 def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -45,8 +47,13 @@ def embed_segments(
     batch_size: int,
     media_path: Callable[[str], Path],
     options: ExtractOptions,
+    source: Path | None = None,
 ) -> Iterator[list[VectorRecord]]:
-    """Yield batches of vector records for the segments ``space_name`` embeds."""
+    """Yield batches of vector records for the segments ``space_name`` embeds.
+
+    Audio segments carry no media of their own: their windows are decoded from ``source``
+    (the document's original file), one span per batch, so memory stays bounded.
+    """
     wanted = SPACE_MODALITIES.get(space_name, frozenset())
     chosen = [
         (s, p)
@@ -54,13 +61,15 @@ def embed_segments(
         if s.modality in wanted and _has_input(s)
     ]
     for batch in batches(chosen, batch_size):
-        vectors = _encode(space, [s for s, _ in batch], media_path, options)
+        vectors = _encode(space, [s for s, _ in batch], media_path, options, source)
         yield [VectorRecord(p, v) for (_, p), v in zip(batch, vectors, strict=True)]
 
 
 def _has_input(segment: Segment) -> bool:
     if segment.modality == Modality.TEXT:
         return bool(segment.text.strip())
+    if segment.modality == Modality.AUDIO:
+        return segment.locator.start_s is not None and segment.locator.end_s is not None
     return segment.media_key is not None
 
 
@@ -69,14 +78,29 @@ def _encode(
     segments: Sequence[Segment],
     media_path: Callable[[str], Path],
     options: ExtractOptions,
+    source: Path | None,
 ) -> NDArray[np.float32]:
     kind = segments[0].modality
     if kind == Modality.TEXT:
         return space.encode_texts([s.text for s in segments])
     if kind == Modality.AUDIO:
-        raise NotImplementedError("audio segments arrive with audio ingestion")
+        assert source is not None, "audio segments are cut from the original file"
+        return space.encode_audio(_windows(source, segments), AUDIO_RATE)
     images: list[Image.Image] = []
     for segment in segments:
         assert segment.media_key is not None  # _has_input checked it
         images.append(open_image(media_path(segment.media_key), options).convert("RGB"))
     return space.encode_images(images)
+
+
+def _windows(source: Path, segments: Sequence[Segment]) -> list[NDArray[np.float32]]:
+    """Return each audio segment's window, cut from one decoded span of ``source``."""
+    starts = [s.locator.start_s or 0.0 for s in segments]
+    ends = [s.locator.end_s or 0.0 for s in segments]
+    span = read_span(source, min(starts), max(ends), rate=AUDIO_RATE)
+    windows = []
+    for start, end in zip(starts, ends, strict=True):
+        first = max(0, round((start - span.start_s) * AUDIO_RATE))
+        window = span.samples[first : max(first + 1, round((end - span.start_s) * AUDIO_RATE))]
+        windows.append(window if len(window) else np.zeros(AUDIO_RATE // 10, np.float32))
+    return windows

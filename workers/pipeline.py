@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,7 +74,9 @@ def run_stage(rt: Runtime, document_id: str, stage: Stage, owner: str) -> Outcom
     except BadInput as exc:
         _fail(rt, claim, exc.code, exc.message)
         return Outcome()
-    except (TransientError, OperationalError, ConnectionError, TimeoutError) as exc:
+    except (
+        TransientError, OperationalError, sqlite3.OperationalError, ConnectionError, TimeoutError
+    ) as exc:  # fmt: skip
         return _retry_or_fail(rt, claim, exc, max_attempts)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
@@ -171,6 +174,7 @@ class _Loaded:
     segments: list[Segment]
     payloads: list[Payload]
     job_id: str | None
+    blob_key: str
 
 
 def _load(rt: Runtime, document_id: str) -> _Loaded:
@@ -195,7 +199,7 @@ def _load(rt: Runtime, document_id: str) -> _Loaded:
         )
         for s in segments
     ]
-    return _Loaded(segments, payloads, doc.job_id)
+    return _Loaded(segments, payloads, doc.job_id, doc.sha256)
 
 
 def _embed(rt: Runtime, claim: leases.Claim) -> None:
@@ -213,6 +217,7 @@ def _embed(rt: Runtime, claim: leases.Claim) -> None:
         for records in embed_segments(
             name, space, loaded.segments, loaded.payloads,
             batch_size=rt.settings.embed_batch_size, media_path=rt.blobs.path, options=options,
+            source=rt.blobs.path(loaded.blob_key),
         ):  # fmt: skip
             rt.vectors.upsert(name, records)
     with rt.catalog.session() as session:

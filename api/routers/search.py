@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import RuntimeDep, segment_media_url
+from api.deps import RuntimeDep, media_url, segment_media_url
 from api.schemas import ChannelExplain, HitOut, SearchIn, SearchOut
 from api.search_request import build_query, read_search_request
 from mmrag.catalog import collections
@@ -72,7 +72,9 @@ def _hit(hit: Hit, explain: bool) -> HitOut:
         text=segment.text,
         locator=segment.locator.to_json(),
         media_url=segment_media_url(segment),
+        preview_url=media_url(segment.media_key),
         channels=hit.channel_ranks,
+        merged=list(hit.merged),
         explain={
             name: ChannelExplain(rank=rank, score=hit.channel_scores[name])
             for name, rank in hit.channel_ranks.items()

@@ -188,10 +188,13 @@ class FaissStore:
 
     def _open_shard(self, space: str, collection: str, last_seq: int) -> Shard:
         key = shard_key(space, collection)
-        for path in snapshots(self._snapshot_dir, key):
+        paths = snapshots(self._snapshot_dir, key)
+        for index, path in enumerate(paths):
             loaded = load_snapshot(path)
             if loaded is None or loaded[1] > last_seq:
                 continue
+            for older in paths[index + 1 :]:  # left by a crash between save's rename and prune
+                older.unlink(missing_ok=True)
             shard = Shard(loaded[0], loaded[1], set(), self.options)
             shard.snapshot_seq = shard.seq
             live = self._log.live_ids(space, collection)

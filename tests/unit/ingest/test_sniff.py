@@ -77,8 +77,6 @@ def test_empty_file(tmp_path: Path) -> None:
         (b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 120, "application/x-executable"),
         (b"#!/bin/sh\necho hello\nrm -rf /tmp/x\n", SHELL_SCRIPT),
         (b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + b"\x00" * 60, "application/zip"),
-        (b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\x00" * 60, "audio/mpeg"),
-        (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 40, "video/mp4"),
     ],
 )
 def test_unsupported_types_rejected_by_name(tmp_path: Path, data: bytes, detected: str) -> None:
@@ -88,3 +86,20 @@ def test_unsupported_types_rejected_by_name(tmp_path: Path, data: bytes, detecte
         extract_file(path, ExtractOptions())
     assert info.value.code == "unsupported_media_type"
     assert detected in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("data", "detected"),
+    [
+        (b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\x00" * 60, "audio/mpeg"),
+        (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 40, "video/mp4"),
+    ],
+)
+def test_media_magic_with_nothing_behind_it_is_bad_input(
+    tmp_path: Path, data: bytes, detected: str
+) -> None:
+    path = _write(tmp_path, "innocent.txt", data)
+    assert sniff_media_type(path) == detected
+    with pytest.raises(BadInput) as info:
+        extract_file(path, ExtractOptions())
+    assert info.value.code in {"media_invalid", "audio_invalid"}
