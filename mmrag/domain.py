@@ -106,6 +106,17 @@ class Segment:
         return self.source_key, fragment
 
 
+def media_kind(media_type: str | None) -> str:
+    """Return the family a media type counts under in job reports: pdf, text, image, audio,
+    video, or other."""
+    if not media_type:
+        return "other"
+    if media_type == "application/pdf":
+        return "pdf"
+    family = media_type.split("/")[0]
+    return family if family in ("text", "image", "audio", "video") else "other"
+
+
 def _is_recording(media_type: str | None) -> bool:
     return bool(media_type) and str(media_type).split("/")[0] in ("audio", "video")
 

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mmrag.catalog.models import DocumentRow, JobRow, utcnow
-from mmrag.domain import DocumentStatus
+from mmrag.domain import DocumentStatus, media_kind
 from mmrag.errors import NotFound
 
 
@@ -30,6 +30,7 @@ class JobReport:
     failed: int
     errors: list[JobError]
     media_types: dict[str, int]
+    kinds: dict[str, dict[str, int]]  # pdf/text/image/audio/video/other -> indexed, failed
 
 
 def create_job(session: Session, collection_id: int) -> JobRow:
@@ -53,7 +54,7 @@ def job_report(session: Session, job_id: str) -> JobReport:
     if job is None:
         raise NotFound(f"job {job_id[:64]!r} does not exist", code="job_not_found")
     failed_rows = session.execute(
-        select(DocumentRow.id, DocumentRow.filename, DocumentRow.error)
+        select(DocumentRow.id, DocumentRow.filename, DocumentRow.error, DocumentRow.media_type)
         .where(DocumentRow.job_id == job_id, DocumentRow.status == DocumentStatus.FAILED)
         .order_by(DocumentRow.created_at)
     ).all()
@@ -63,8 +64,12 @@ def job_report(session: Session, job_id: str) -> JobReport:
         )
     ).scalars()
     media_types: dict[str, int] = {}
+    kinds: dict[str, dict[str, int]] = {}
     for media_type in types:
         media_types[media_type or "unknown"] = media_types.get(media_type or "unknown", 0) + 1
+        _count(kinds, media_kind(media_type), "indexed")
+    for row in failed_rows:
+        _count(kinds, media_kind(row.media_type), "failed")
     finished = job.done + job.skipped + job.failed
     status = "done" if finished >= job.total else ("running" if finished else "queued")
     if status == "queued" and _any_processing(session, job_id):
@@ -78,7 +83,13 @@ def job_report(session: Session, job_id: str) -> JobReport:
         failed=job.failed,
         errors=[JobError(r.id, r.filename, r.error or "unknown error") for r in failed_rows],
         media_types=media_types,
+        kinds=kinds,
     )
+
+
+def _count(kinds: dict[str, dict[str, int]], kind: str, outcome: str) -> None:
+    counts = kinds.setdefault(kind, {"indexed": 0, "failed": 0})
+    counts[outcome] += 1
 
 
 def _any_processing(session: Session, job_id: str) -> bool:
