@@ -157,7 +157,7 @@ def _audio_segments(
                 container, rate=RATE, block_seconds=30.0, max_seconds=options.max_media_seconds
             )
         )
-        speech = _speech_options(options)
+        speech = speech_options(options)
         reason = None if options.speech else "speech transcription is off (MMRAG_SPEECH)"
         reason = reason or speech_unavailable_reason(speech)
         if reason is None:
@@ -244,7 +244,7 @@ def _keyframe_options(options: ExtractOptions) -> KeyframeOptions:
     )
 
 
-def _speech_options(options: ExtractOptions) -> SpeechOptions:
+def speech_options(options: ExtractOptions) -> SpeechOptions:
     return SpeechOptions(
         model=options.speech_model,
         model_path=options.speech_model_path,

@@ -10,7 +10,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import func, select, text
 
 from api.deps import CeleryDep, RuntimeDep
+from ingest.av import speech_options
+from ingest.base import ExtractOptions
 from ingest.ocr import ocr_available, ocr_unavailable_reason
+from ingest.speech import speech_unavailable_reason
 from mmrag.catalog.models import WorkerRow, utcnow
 
 router = APIRouter(tags=["health"])
@@ -46,11 +49,22 @@ def readyz(rt: RuntimeDep, celery: CeleryDep) -> JSONResponse:
         checks["bm25"] = {"up": False, "reason": str(exc)[:200]}
     ocr_reason = ocr_unavailable_reason()
     checks["ocr"] = {"up": ocr_available(), **({"reason": ocr_reason} if ocr_reason else {})}
+    checks["speech"] = _speech(rt)
     checks["spaces"] = _spaces(rt)
     checks["vectors"] = {"up": True, "backend": rt.settings.vector_store}
     checks["workers"] = {"live": workers}
     ready = all(checks[name]["up"] for name in ("catalog", "blobs", "broker", "bm25"))
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+def _speech(rt: RuntimeDep) -> dict[str, Any]:
+    """Whether workers can transcribe speech (model resolvable; loaded by workers, not here)."""
+    if not rt.settings.speech:
+        return {"up": False, "reason": "speech transcription is off (MMRAG_SPEECH)"}
+    options = speech_options(ExtractOptions.from_settings(rt.settings))
+    reason = speech_unavailable_reason(options)
+    return {"up": reason is None, "model": rt.settings.speech_model,
+            **({"reason": reason} if reason else {})}  # fmt: skip
 
 
 def _spaces(rt: RuntimeDep) -> dict[str, Any]:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from api.app import create_app
 from mmrag.settings import Settings
+from tests.conftest import make_settings
 from tests.e2e.conftest import upload, wait_job
 from tests.media import png_bytes, write_pdf
 
@@ -106,6 +108,14 @@ def test_readyz_reports_stores_broker_and_workers(
                               "dim": 384, "device": "cpu"}  # fmt: skip
     assert spaces["image"]["up"] and spaces["audio"]["up"]
     assert "up" in checks["ocr"]
+    assert checks["speech"] == {"up": True, "model": "tiny.en"}  # the bundled package
+
+
+def test_readyz_names_the_setting_when_no_speech_model_is_found(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data", speech_model="large-v3")  # offline: not here
+    with TestClient(create_app(settings)) as client:
+        speech = client.get("/readyz").json()["checks"]["speech"]
+    assert speech["up"] is False and "MMRAG_SPEECH_MODEL_PATH" in speech["reason"]
 
 
 def test_openapi_schema_lists_the_routes(client: TestClient) -> None:
