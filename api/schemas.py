@@ -121,7 +121,9 @@ class SearchIn(Strict):
     channels: dict[str, float] | None = Field(
         default=None, description="Weight per channel (bm25, text, image, audio); 0 = off."
     )
-    rrf_k: int = 60
+    rrf_k: int | None = Field(
+        default=None, description="RRF constant; default: the rrf_k setting (60)."
+    )
     group_by_document: bool = False
     explain: bool = False
     merge_span_s: float | None = Field(

@@ -21,7 +21,7 @@ from mmrag.domain import Modality
 from mmrag.errors import BadInput
 from mmrag.metadata import coerce, to_epoch
 from mmrag.settings import Settings
-from retrieve.query import DEFAULT_WEIGHTS, AudioClip, Query
+from retrieve.query import AudioClip, Query
 
 QUERY_AUDIO_RATE = 48_000
 
@@ -107,8 +107,8 @@ def build_query(
         audio=_audio(audio, settings),
         k=body.k,
         where=build_filter(body.filters, body.collection_names(), fields),
-        weights=dict(DEFAULT_WEIGHTS) if body.channels is None else body.channels,
-        rrf_k=body.rrf_k,
+        weights=dict(settings.channel_weights) if body.channels is None else body.channels,
+        rrf_k=settings.rrf_k if body.rrf_k is None else body.rrf_k,
         group_by_document=body.group_by_document,
         explain=body.explain,
         merge_span_s=settings.merge_span_seconds

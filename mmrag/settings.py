@@ -126,6 +126,13 @@ class Settings(BaseSettings):
     bm25_stemming: bool = Field(default=False, description="Snowball stemming (English).")
     bm25_stopwords: bool = Field(default=False, description="Drop English stop words.")
 
+    # Retrieval defaults (a request's "channels" and "rrf_k" override them).
+    channel_weights: dict[str, float] = Field(
+        default={"bm25": 1.0, "text": 1.0, "image": 1.0, "audio": 1.0},
+        description="RRF weight per channel when a search names none; 0 turns one off.",
+    )
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
+
     # Work distribution.
     worker_concurrency: int = Field(default=2, gt=0)
     lease_seconds: float = Field(default=120.0, gt=1)
@@ -134,6 +141,62 @@ class Settings(BaseSettings):
     )
     sweep_interval_seconds: float = Field(default=15.0, gt=0)
     task_max_retries: int = Field(default=5, ge=0)
+
+    @field_validator("channel_weights")
+    @classmethod
+    def _known_channels(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - {"bm25", "text", "image", "audio"})
+        if unknown:
+            raise ValueError(f"unknown channels {unknown}; known: bm25, text, image, audio")
+        if any(weight < 0 for weight in value.values()):
+            raise ValueError("channel weights must be >= 0")
+        return value
+
+    # answers (generate/): context, backends, citations, abstention.
+    answer_backend: str = Field(
+        default="extractive", description="Default backend: extractive, transformers, openai."
+    )
+    answer_k: int = Field(default=8, gt=0, description="Hits retrieved for an answer.")
+    answer_context_tokens: int = Field(
+        default=3000, gt=50, description="Token budget of the numbered sources."
+    )
+    answer_image_tokens: int = Field(
+        default=256, ge=0, description="Budget charged per image source."
+    )
+    answer_max_images: int = Field(default=4, ge=0, description="Images given to a VLM.")
+    answer_max_question_chars: int = Field(default=2000, gt=0)
+    answer_min_evidence: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Abstain below this share of the question's terms (IDF-weighted) in the "
+        "best source.",
+    )
+    answer_support_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="A cited sentence needs this term overlap."
+    )
+    answer_max_sentences: int = Field(default=3, gt=0, description="Extractive answer length.")
+    answer_max_new_tokens: int = Field(default=512, gt=0, description="VLM/LLM output cap.")
+    answer_transformers_model: str | None = Field(
+        default=None, description="Hub id of an image-text-to-text model (Qwen2-VL, SmolVLM)."
+    )
+    answer_transformers_model_path: Path | None = Field(
+        default=None, description="Local model dir; wins over answer_transformers_model."
+    )
+    answer_openai_url: str | None = Field(
+        default=None, description="OpenAI-compatible base URL, e.g. http://127.0.0.1:8001/v1."
+    )
+    answer_openai_model: str = Field(default="default", description="Model name to request.")
+    answer_openai_api_key: str | None = None
+    answer_openai_images: bool = Field(
+        default=True, description="Send image sources as data URLs (the model accepts images)."
+    )
+    answer_openai_timeout_s: float = Field(
+        default=60.0, gt=0, description="Connect/read timeout per request and per chunk."
+    )
+    answer_openai_retries: int = Field(
+        default=2, ge=0, description="Retries on connection errors and 5xx before any token."
+    )
 
     @field_validator("data_dir")
     @classmethod
