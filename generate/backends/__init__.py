@@ -1,0 +1,1 @@
+"""Answer backends: one Protocol (base.py), one module per implementation, one registry."""
