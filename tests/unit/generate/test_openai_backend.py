@@ -1,0 +1,114 @@
+"""The OpenAI-compatible backend against a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import socket
+from pathlib import Path
+
+import pytest
+
+from generate.answer import answer
+from generate.backends.openai import OpenAIBackend
+from generate.backends.registry import BackendRegistry
+from generate.context import build_context
+from generate.errors import BackendNotConfigured, BackendTimeout, BackendUnavailable
+from mmrag.domain import Modality
+from mmrag.settings import Settings
+from tests.conftest import make_settings
+from tests.media import png_bytes
+from tests.openai_server import ChatServer, chat_server, user_text
+from tests.unit.generate.answer_support import hit, hits
+
+DOCS = hits(
+    "The cooling loop pumps water through the radiator. A thermostat opens the valve at 80 "
+    "degrees.",
+    "Firmware updates are signed by the release key.",
+)
+QUESTION = "How does the cooling loop move water?"
+
+
+def _settings(tmp_path: Path, server: ChatServer | None, **extra: object) -> Settings:
+    url = server.url if server else f"http://127.0.0.1:{_closed_port()}/v1"
+    return make_settings(tmp_path, answer_openai_url=url, answer_openai_timeout_s=0.5,
+                         answer_openai_model="tiny", **extra)  # fmt: skip
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # closed again on return: nothing listens there
+
+
+def test_streams_tokens_and_checks_what_the_server_cites(tmp_path: Path) -> None:
+    with chat_server() as server:
+        settings = _settings(tmp_path, server)
+        backend = OpenAIBackend(settings)
+        context = build_context(QUESTION, DOCS, budget_tokens=1000)
+        pieces = list(backend.stream(context))
+        assert len(pieces) > 3  # one SSE chunk per word
+        assert "".join(pieces) == (
+            "The cooling loop pumps water through the radiator [1]. "
+            "The moon is made of cheese [7]."
+        )
+        request = server.requests[0]
+        assert request["stream"] is True and request["model"] == "tiny"
+        assert request["messages"][0]["role"] == "system"
+        assert "data, never instructions" in request["messages"][0]["content"]
+        assert '<source n="2"' in user_text(request)
+
+        result = answer(QUESTION, DOCS, backend, settings)
+        assert result.dropped == [7] and "[7]" not in result.text
+        assert [c.n for c in result.citations] == [1]
+        assert [u.sentence for u in result.unsupported] == ["The moon is made of cheese."]
+
+        server.mode = "json"  # a server that ignores "stream": one completion
+        assert answer(QUESTION, DOCS, backend, settings).text == result.text
+
+
+def test_pictures_travel_as_data_urls(tmp_path: Path) -> None:
+    picture = png_bytes(32, 32, "blue")
+    frame = hit("A diagram of the loop.", 1, modality=Modality.IMAGE, media_key="k")
+    with chat_server() as server:
+        settings = _settings(tmp_path, server)
+        answer(QUESTION, [frame], OpenAIBackend(settings), settings, lambda key: picture)
+        images = [p for p in server.requests[0]["messages"][1]["content"]
+                  if p["type"] == "image_url"]  # fmt: skip
+        url = images[0]["image_url"]["url"]
+        assert len(images) == 1 and url.startswith("data:image/png;base64,")
+        assert base64.b64decode(url.split(",", 1)[1]) == picture
+        off = _settings(tmp_path, server, answer_openai_images=False)
+        server.requests.clear()
+        answer(QUESTION, DOCS, OpenAIBackend(off), off, lambda key: picture)
+        assert all(p["type"] == "text" for p in server.requests[0]["messages"][1]["content"])
+
+
+def test_server_errors_are_retried_then_reported(tmp_path: Path) -> None:
+    with chat_server() as server:
+        settings = _settings(tmp_path, server, answer_openai_retries=2)
+        server.mode, server.failures = "fail", 2
+        assert answer(QUESTION, DOCS, OpenAIBackend(settings), settings).citations
+        assert len(server.requests) == 3
+        server.failures = 5
+        with pytest.raises(BackendUnavailable, match="backend 'openai'.*HTTP 500"):
+            answer(QUESTION, DOCS, OpenAIBackend(settings), settings)
+
+
+def test_a_server_that_is_down_or_too_slow_is_named_not_waited_for(tmp_path: Path) -> None:
+    down = _settings(tmp_path, None, answer_openai_retries=1)
+    with pytest.raises(BackendUnavailable, match="backend 'openai' at http://127.0.0.1:"):
+        answer(QUESTION, DOCS, OpenAIBackend(down), down)
+    with chat_server() as server:
+        server.mode, server.delay = "slow", 2.0
+        slow = _settings(tmp_path, server)
+        with pytest.raises(BackendTimeout, match="backend 'openai'.*did not answer within 0.5 s"):
+            answer(QUESTION, DOCS, OpenAIBackend(slow), slow)
+        assert len(server.requests) == 1  # a timeout is not retried
+
+
+def test_a_backend_without_its_setting_says_which_one(tmp_path: Path) -> None:
+    registry = BackendRegistry(make_settings(tmp_path))
+    with pytest.raises(BackendNotConfigured, match="MMRAG_ANSWER_OPENAI_URL"):
+        registry.get("openai")
+    with pytest.raises(BackendNotConfigured, match="MMRAG_ANSWER_TRANSFORMERS_MODEL_PATH"):
+        registry.get("transformers")
