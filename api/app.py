@@ -9,10 +9,11 @@ from typing import Any
 
 from celery import Celery
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from api import errors
 from api.limits import BodySizeLimit
-from api.routers import collections, documents, health, jobs, media, search
+from api.routers import answer, collections, documents, health, jobs, media, search
 from mmrag import __version__
 from mmrag.settings import Settings, get_settings
 from workers.app import create_app as create_celery
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
 
     app = FastAPI(title="mmrag", version=__version__, lifespan=lifespan)
     errors.install(app)
-    for module in (health, collections, documents, jobs, search, media):
+    for module in (health, collections, documents, jobs, search, answer, media):
         app.include_router(module.router)
     # Multipart overhead on top of the file limit is small; allow 1 MiB for it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)
@@ -54,7 +55,8 @@ def _document_manual_bodies(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = build()
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in search.EXTRA_SCHEMAS:
+            extra: list[type[BaseModel]] = [*search.EXTRA_SCHEMAS, *answer.EXTRA_SCHEMAS]
+            for model in extra:
                 found = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(found.pop("$defs", {}))
                 components[model.__name__] = found

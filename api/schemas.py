@@ -176,3 +176,81 @@ class HitOut(BaseModel):
 class SearchOut(BaseModel):
     hits: list[HitOut]
     degraded: list[str] = Field(default_factory=list)
+
+
+# Answers (POST /v1/answer).
+
+
+class AnswerIn(Strict):
+    collection: str | None = None
+    collections: list[str] = Field(default_factory=list, max_length=64)
+    question: str = Field(description="The question; also the search query.")
+    image: str | None = Field(default=None, description="Picture that is part of the question.")
+    audio: str | None = Field(default=None, description="Sound that is part of the question.")
+    k: int | None = Field(default=None, description="Hits retrieved; default: answer_k.")
+    backend: str | None = Field(
+        default=None, description="extractive, transformers or openai; default: answer_backend."
+    )
+    stream: bool = Field(default=False, description="Server-Sent Events: tokens, then answer.")
+    filters: FiltersIn = Field(default_factory=FiltersIn)
+
+    @model_validator(mode="after")
+    def _needs_collection(self) -> AnswerIn:
+        if not self.collection and not self.collections:
+            raise ValueError("give 'collection' or 'collections'")
+        return self
+
+    def search_body(self, question: str, k: int) -> SearchIn:
+        """Return the search that gathers this question's sources."""
+        return SearchIn(
+            collection=self.collection,
+            collections=self.collections,
+            query=QueryIn(text=question),
+            k=k,
+            filters=self.filters,
+        )
+
+
+class CitationOut(BaseModel):
+    n: int
+    segment_id: str
+    document_id: str
+    locator: dict[str, Any]
+    media_url: str | None = Field(description="The cited page, picture or moment (#t=).")
+    quote: str = Field(description="The source sentence that best matches what is claimed.")
+
+
+class SourceOut(BaseModel):
+    n: int
+    segment_id: str
+    document_id: str
+    collection: str
+    modality: str
+    score: float
+    locator: dict[str, Any]
+    where: str = Field(description="The locator in words: page, section, time range.")
+    media_url: str | None
+    text: str = Field(description="The text given to the backend (cut to the budget).")
+    picture: bool = Field(description="The segment's picture was given to the backend.")
+
+
+class UnsupportedOut(BaseModel):
+    sentence: str
+    cited: list[int]
+    support: float = Field(description="Share of the sentence's terms in its best source.")
+    reason: str
+
+
+class AnswerOut(BaseModel):
+    answer: str
+    citations: list[CitationOut]
+    sources: list[SourceOut]
+    abstained: bool
+    reason: str | None = Field(default=None, description="Why the answer abstained.")
+    backend: str
+    evidence: float = Field(description="Share of the question's terms in the best source.")
+    degraded: list[str] = Field(default_factory=list)
+    unsupported: list[UnsupportedOut] = Field(default_factory=list)
+    dropped_citations: list[int] = Field(
+        default_factory=list, description="Cited numbers that named no given source."
+    )

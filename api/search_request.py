@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from fastapi import Request
 from PIL import Image
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
 from api.schemas import FiltersIn, RangeIn, SearchIn
@@ -26,31 +27,55 @@ from retrieve.query import AudioClip, Query
 QUERY_AUDIO_RATE = 48_000
 
 
+Body = TypeVar("Body", bound=BaseModel)
+
+
 async def read_search_request(
     request: Request, settings: Settings
 ) -> tuple[SearchIn, bytes | None, bytes | None]:
     """Return the request body and the raw query image and sound, from JSON or multipart."""
+    return await read_media_request(
+        request, settings, SearchIn, lambda body: (body.query.image, body.query.audio), "query."
+    )
+
+
+async def read_media_request(
+    request: Request,
+    settings: Settings,
+    model: type[Body],
+    media_of: Callable[[Body], tuple[str | None, str | None]],
+    prefix: str = "",
+) -> tuple[Body, bytes | None, bytes | None]:
+    """Return a ``model`` body and its raw image and sound, from JSON or multipart.
+
+    JSON carries them base64 where ``media_of`` finds them (``prefix`` names that place in
+    errors); multipart carries the body as JSON in a ``request`` field and the media as
+    ``image`` and ``audio`` file parts.
+    """
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        return await _from_multipart(request, settings)
+        return await _from_multipart(request, settings, model)
     try:
-        body = SearchIn.model_validate_json(await request.body())
+        body = model.model_validate_json(await request.body())
     except ValidationError as exc:
         raise _validation(exc) from None
-    image = _b64(body.query.image, "query.image", settings)
-    audio = _b64(body.query.audio, "query.audio", settings)
-    return body, image, audio
+    image, audio = media_of(body)
+    return (
+        body,
+        _b64(image, f"{prefix}image", settings),
+        _b64(audio, f"{prefix}audio", settings),
+    )
 
 
 async def _from_multipart(
-    request: Request, settings: Settings
-) -> tuple[SearchIn, bytes | None, bytes | None]:
+    request: Request, settings: Settings, model: type[Body]
+) -> tuple[Body, bytes | None, bytes | None]:
     form = await request.form(max_files=2, max_fields=8)
     raw = form.get("request")
     if not isinstance(raw, str):
-        raise BadInput("multipart search needs a 'request' field holding the JSON body")
+        raise BadInput("a multipart request needs a 'request' field holding the JSON body")
     try:
-        body = SearchIn.model_validate_json(raw)
+        body = model.model_validate_json(raw)
     except ValidationError as exc:
         raise _validation(exc) from None
     image = await _upload(form.get("image"), settings)

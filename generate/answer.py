@@ -8,7 +8,8 @@ the question (``answer_min_evidence``); and when the backend declines. A backend
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from generate.backends.base import DECLINE, AnswerBackend
@@ -62,6 +63,7 @@ def answer_stream(
     backend: AnswerBackend,
     settings: Settings,
     load_media: MediaLoader | None = None,
+    question_image: bytes | None = None,
 ) -> Iterator[str | Answer]:
     """Yield pieces of the answer text, then the :class:`Answer` (always last)."""
     context = build_context(
@@ -71,6 +73,7 @@ def answer_stream(
         image_tokens=settings.answer_image_tokens,
         max_images=settings.answer_max_images if backend.accepts_images else 0,
         load_media=load_media,
+        question_image=question_image,
     )
     score = evidence(context)
     base = {"backend": backend.name, "sources": context.sources, "evidence": round(score, 3),
@@ -113,20 +116,26 @@ def answer(
     backend: AnswerBackend,
     settings: Settings,
     load_media: MediaLoader | None = None,
+    question_image: bytes | None = None,
 ) -> Answer:
     """Return the whole answer (the last item of :func:`answer_stream`)."""
-    final = None
-    for item in answer_stream(question, hits, backend, settings, load_media):
-        final = item
-    assert isinstance(final, Answer)
-    return final
+    return final_answer(
+        answer_stream(question, hits, backend, settings, load_media, question_image)
+    )
+
+
+def final_answer(events: Iterable[str | Answer]) -> Answer:
+    """Consume an answer stream; return its closing :class:`Answer`."""
+    (last,) = deque(events, maxlen=1)
+    assert isinstance(last, Answer), "an answer stream ends with its Answer"
+    return last
 
 
 def _gate(context: Context, score: float, settings: Settings) -> str | None:
     """Return why the backend should not be asked at all, or None."""
     if not context.sources:
         return "retrieval found no sources for the question"
-    if context.images:
+    if context.images or context.question_image is not None:
         return None  # pictures can answer what text does not say; the backend judges them
     if score < settings.answer_min_evidence:
         return (

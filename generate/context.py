@@ -79,6 +79,7 @@ class Context:
     question: str
     sources: list[Source]
     left_out: int = 0  # hits that did not fit the budget
+    question_image: bytes | None = None  # a picture that is part of the question
 
     def by_number(self) -> dict[int, Source]:
         return {s.n: s for s in self.sources}
@@ -96,14 +97,20 @@ def build_context(
     image_tokens: int = 256,
     max_images: int = 0,
     load_media: MediaLoader | None = None,
+    question_image: bytes | None = None,
 ) -> Context:
     """Number ``hits`` best first into sources until ``budget_tokens`` is spent.
 
     A picture costs ``image_tokens``; at most ``max_images`` are attached (``load_media``
-    reads a blob). A source whose text does not fit is cut at a sentence end, or left out
+    reads a blob); ``question_image`` is kept (and charged) when pictures are wanted at all.
+    A source whose text does not fit is cut at a sentence end, or left out
     when too little of it would remain; later, smaller sources may still fit.
     """
     left = budget_tokens - estimate_tokens(question)
+    if max_images <= 0:
+        question_image = None
+    elif question_image is not None:
+        left -= image_tokens
     sources: list[Source] = []
     left_out = 0
     for hit in hits:
@@ -118,7 +125,7 @@ def build_context(
             continue
         left -= cost + estimate_tokens(text)
         sources.append(Source(len(sources) + 1, hit, text, image, truncated))
-    return Context(question, sources, left_out)
+    return Context(question, sources, left_out, question_image)
 
 
 def _images(sources: list[Source]) -> list[Source]:

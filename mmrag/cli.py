@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from mmrag.domain import Hit
 from mmrag.settings import Settings, get_settings
@@ -187,6 +188,80 @@ def search(
     for reason in result.degraded:
         console.print(f"[yellow]degraded[/yellow] {reason}")
     Console().print(_hits_table(result.hits, explain))
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    collection: Annotated[
+        list[str] | None, typer.Option("--collection", "-c", help="Collections (default all).")
+    ] = None,
+    backend: Annotated[
+        str | None, typer.Option(help="extractive, transformers or openai (default: setting).")
+    ] = None,
+    image: Annotated[Path | None, typer.Option(help="Picture that goes with the question.")] = None,
+    k: Annotated[int | None, typer.Option("-k", help="Hits to answer from.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Answer a question from the collections: stream the answer, then list its sources."""
+    from api.deps import segment_media_url
+    from api.schemas import QueryIn, SearchIn
+    from api.search_request import build_query
+    from generate.answer import Answer, answer_stream, check_question
+    from generate.backends.registry import BackendRegistry
+    from mmrag.catalog.collections import list_collections, metadata_fields
+    from mmrag.errors import MmragError
+    from workers.runtime import Runtime
+
+    rt = Runtime.open(_settings(data_dir))
+    settings = rt.settings
+    with rt.catalog.session() as session:
+        rows = list_collections(session)
+    names = collection or [c.name for c in rows]
+    fields = {f: kind for c in rows if c.name in names for f, kind in metadata_fields(c).items()}
+    picture = _read(image)
+    final: Answer | None = None
+
+    def load_media(key: str) -> bytes:
+        with rt.blobs.open(key) as stream:
+            return stream.read()
+
+    try:
+        text = check_question(question, settings)
+        chosen = BackendRegistry(settings).get(backend)
+        body = SearchIn(collections=names, query=QueryIn(text=text), k=k or settings.answer_k)
+        result = rt.retriever.search(build_query(body, picture, None, settings, fields))
+        for reason in result.degraded:
+            console.print(f"[yellow]degraded[/yellow] {reason}")
+        for item in answer_stream(text, result.hits, chosen, settings, load_media, picture):
+            if isinstance(item, Answer):
+                final = item
+            else:  # plain write: "[1]" must not be read as console markup
+                sys.stdout.write(item)
+                sys.stdout.flush()
+    except (MmragError, ValueError) as exc:
+        code = getattr(exc, "code", "bad_input")
+        console.print(f"\n[red]error[/red] {code}: {getattr(exc, 'message', exc)}")
+        raise typer.Exit(code=2) from None
+    assert final is not None
+    out = Console(soft_wrap=True)
+    if final.abstained:
+        out.print(f"(no answer) {final.reason}", markup=False)
+    else:
+        sys.stdout.write("\n")
+    for n in final.dropped:
+        out.print(f"removed citation [{n}]: no such source was given", markup=False)
+    for u in final.unsupported:
+        out.print(f"unsupported ({u.reason}): {u.sentence}", markup=False)
+    cited = {c.n for c in final.citations}
+    table = Table("n", "cited", "document", "where", "link")
+    for s in final.sources:
+        link = segment_media_url(s.segment) or ""
+        cells = [f"[{s.n}]", "*" if s.n in cited else "", s.segment.document_id[:12], s.where]
+        table.add_row(*(Text(cell) for cell in [*cells, link]))
+    out.print(table)
+    if final.abstained:
+        raise typer.Exit(code=3)
 
 
 def _read(path: Path | None) -> bytes | None:

@@ -21,11 +21,11 @@ Reply = Callable[[dict[str, Any]], str]
 
 
 def first_sentence_of_source_1(body: dict[str, Any]) -> str:
-    """Reply with source 1's first sentence cited as [1], plus a claim citing [7]."""
+    """Reply with source 1's first sentence cited as [1], plus a claim citing [99]."""
     text = user_text(body)
     found = re.search(r'<source n="1"[^>]*>\n(.*?)\n</source>', text, re.S)
     first = re.split(r"(?<=[.!?])\s", found.group(1))[0].rstrip(".") if found else "Nothing"
-    return f"{first} [1]. The moon is made of cheese [7]."
+    return f"{first} [1]. The moon is made of cheese [99]."
 
 
 def user_text(body: dict[str, Any]) -> str:
@@ -43,6 +43,9 @@ class ChatServer(ThreadingHTTPServer):
         self.failures = 0
         self.delay = 0.0
         self.requests: list[dict[str, Any]] = []
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that gave up on a slow answer closes the socket: expected here
 
     @property
     def url(self) -> str:

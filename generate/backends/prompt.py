@@ -33,7 +33,13 @@ class Part:
 
 def user_parts(context: Context, *, images: bool) -> list[Part]:
     """Return the user message: the question, then each fenced source (picture after it)."""
-    parts = [Part(text=f"Question: {context.question}\n\nSources:")]
+    parts = [Part(text=f"Question: {context.question}")]
+    if images and context.question_image is not None:
+        parts += [
+            Part(text="The question comes with this picture:"),
+            Part(image=context.question_image),
+        ]
+    parts.append(Part(text="Sources:"))
     for source in context.sources:
         parts.append(Part(text=source.fenced()))
         if images and source.image is not None:

@@ -49,7 +49,7 @@ def test_streams_tokens_and_checks_what_the_server_cites(tmp_path: Path) -> None
         assert len(pieces) > 3  # one SSE chunk per word
         assert "".join(pieces) == (
             "The cooling loop pumps water through the radiator [1]. "
-            "The moon is made of cheese [7]."
+            "The moon is made of cheese [99]."
         )
         request = server.requests[0]
         assert request["stream"] is True and request["model"] == "tiny"
@@ -58,7 +58,7 @@ def test_streams_tokens_and_checks_what_the_server_cites(tmp_path: Path) -> None
         assert '<source n="2"' in user_text(request)
 
         result = answer(QUESTION, DOCS, backend, settings)
-        assert result.dropped == [7] and "[7]" not in result.text
+        assert result.dropped == [99] and "[99]" not in result.text
         assert [c.n for c in result.citations] == [1]
         assert [u.sentence for u in result.unsupported] == ["The moon is made of cheese."]
 
@@ -90,18 +90,18 @@ def test_server_errors_are_retried_then_reported(tmp_path: Path) -> None:
         assert answer(QUESTION, DOCS, OpenAIBackend(settings), settings).citations
         assert len(server.requests) == 3
         server.failures = 5
-        with pytest.raises(BackendUnavailable, match="backend 'openai'.*HTTP 500"):
+        with pytest.raises(BackendUnavailable, match=r"backend 'openai'.*HTTP 500"):
             answer(QUESTION, DOCS, OpenAIBackend(settings), settings)
 
 
 def test_a_server_that_is_down_or_too_slow_is_named_not_waited_for(tmp_path: Path) -> None:
     down = _settings(tmp_path, None, answer_openai_retries=1)
-    with pytest.raises(BackendUnavailable, match="backend 'openai' at http://127.0.0.1:"):
+    with pytest.raises(BackendUnavailable, match=r"backend 'openai' at http://127\.0\.0\.1:"):
         answer(QUESTION, DOCS, OpenAIBackend(down), down)
     with chat_server() as server:
         server.mode, server.delay = "slow", 2.0
         slow = _settings(tmp_path, server)
-        with pytest.raises(BackendTimeout, match="backend 'openai'.*did not answer within 0.5 s"):
+        with pytest.raises(BackendTimeout, match=r"backend 'openai'.*did not answer within 0\.5 s"):
             answer(QUESTION, DOCS, OpenAIBackend(slow), slow)
         assert len(server.requests) == 1  # a timeout is not retried
 
