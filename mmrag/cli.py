@@ -297,3 +297,53 @@ def _hits_table(hits: list[Hit], explain: bool) -> Table:
             )
         table.add_row(*row)
     return table
+
+
+@app.command()
+def backup(
+    dest: Annotated[Path, typer.Argument(help="New (or empty) directory for the backup.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Back up an embedded data directory, consistently, while the service runs."""
+    from mmrag import backup as backups
+    from mmrag.errors import MmragError
+
+    try:
+        report = backups.backup(_settings(data_dir), dest)
+    except MmragError as exc:
+        console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+        raise typer.Exit(code=2) from None
+    console.print(
+        f"backed up {report.documents} documents, {report.segments} segments, "
+        f"{report.blobs} blobs, {report.vector_records} vectors to {report.path}"
+    )
+    if report.unfinished:
+        console.print(f"{report.unfinished} documents were mid-ingestion: restore re-queues them")
+    if report.deleted_during_backup:
+        deleted = report.deleted_during_backup
+        console.print(f"{deleted} documents were deleted meanwhile: the backup has them deleted")
+
+
+@app.command()
+def restore(
+    src: Annotated[Path, typer.Argument(help="A directory written by `mmrag backup`.")],
+    data_dir: DataDir = None,
+    force: Annotated[
+        bool, typer.Option(help="Replace the catalog, blobs and indexes of a non-empty data dir.")
+    ] = False,
+) -> None:
+    """Restore a backup into an empty data directory (stop the service first)."""
+    from mmrag import backup as backups
+    from mmrag.errors import MmragError
+
+    settings = _settings(data_dir)
+    try:
+        report = backups.restore(settings, src, force=force)
+    except MmragError as exc:
+        console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+        raise typer.Exit(code=2) from None
+    console.print(
+        f"restored {report.documents} documents and {report.vector_records} vectors "
+        f"(backup of {report.created_at}) into {settings.data_dir}; unfinished documents are "
+        "re-queued at the next `mmrag serve` or `mmrag worker` start"
+    )

@@ -38,6 +38,18 @@ _WRITER_HEAP = 64_000_000
 _FLOOR_TTL_S = 30.0
 
 
+@contextmanager
+def writer_lock(path: Path) -> Iterator[None]:
+    """Hold the cross-process lock every writer of the index at ``path`` takes: while it is
+    held the directory is a committed state that nobody changes (mmrag backup copies it)."""
+    with open(path / ".mmrag-writer.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 class TantivyBM25:
     """BM25 index in one directory; open one instance per process and share it."""
 
@@ -71,12 +83,8 @@ class TantivyBM25:
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
         """Hold the cross-process writer lock (and the in-process one) for a block."""
-        with self._thread_lock, open(self.path / ".mmrag-writer.lock", "a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with self._thread_lock, writer_lock(self.path):
+            yield
 
     def _check_tokenizer(self) -> None:
         marker = self.path / "mmrag-bm25.json"
