@@ -27,8 +27,8 @@ Matrix = NDArray[np.float32]
 class IndexOptions:
     exact_threshold: int = 50_000
     hnsw_m: int = 32
-    ef_search: int = 96
-    ef_construction: int = 80
+    ef_search: int = 512
+    ef_construction: int = 200
     float16: bool = False
     tombstone_ratio: float = 0.2
 
