@@ -168,7 +168,7 @@ class Settings(BaseSettings):
     answer_max_images: int = Field(default=4, ge=0, description="Images given to a VLM.")
     answer_max_question_chars: int = Field(default=2000, gt=0)
     answer_min_evidence: float = Field(
-        default=0.5,
+        default=0.35,
         ge=0,
         le=1,
         description="Abstain below this share of the question's terms (IDF-weighted) in the "
