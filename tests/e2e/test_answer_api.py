@@ -123,7 +123,7 @@ def test_answers_cite_pages_stream_and_use_an_openai_server(
     streamed = sse(client, question=PUMP, backend="openai")
     assert len(streamed) > 3 and streamed[-1][1]["dropped_citations"] == [99]
 
-    chat.mode, chat.delay = "slow", 3.0
+    chat.mode, chat.delay = "slow", 1.5
     for stream in (False, True):
         slow = client.post("/v1/answer", json={"collection": "kb", "question": PUMP,
                                                "backend": "openai", "stream": stream})  # fmt: skip
@@ -144,11 +144,6 @@ def test_answers_cite_pages_stream_and_use_an_openai_server(
     assert result.returncode == 0, result.stderr
     assert "The pump station moves cooling water through the plant [" in result.stdout
     assert "/v1/media/" in result.stdout and "whole document" in result.stdout
-    none = subprocess.run(
-        [sys.executable, "-m", "mmrag", "ask", "football world cup winners", "-c", "kb"],
-        env=settings_env(settings), capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert none.returncode == 3 and "(no answer) retrieval evidence" in none.stdout
 
 
 def test_answer_bad_input_gets_clear_errors(client: TestClient) -> None:
