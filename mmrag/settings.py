@@ -156,7 +156,9 @@ class Settings(BaseSettings):
 
     # answers (generate/): context, backends, citations, abstention.
     answer_backend: str = Field(
-        default="extractive", description="Default backend: extractive, transformers, openai."
+        default="extractive",
+        pattern="^(extractive|transformers|openai)$",
+        description="Default backend: extractive, transformers, openai.",
     )
     answer_k: int = Field(default=8, gt=0, description="Hits retrieved for an answer.")
     answer_context_tokens: int = Field(

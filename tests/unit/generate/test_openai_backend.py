@@ -112,3 +112,17 @@ def test_a_backend_without_its_setting_says_which_one(tmp_path: Path) -> None:
         registry.get("openai")
     with pytest.raises(BackendNotConfigured, match="MMRAG_ANSWER_TRANSFORMERS_MODEL_PATH"):
         registry.get("transformers")
+
+
+def test_a_server_that_declines_makes_the_answer_abstain_without_streaming_it(
+    tmp_path: Path,
+) -> None:
+    from generate.answer import answer_stream
+
+    with chat_server(lambda body: "NO_ANSWER") as server:
+        settings = _settings(tmp_path, server)
+        events = list(answer_stream(QUESTION, DOCS, OpenAIBackend(settings), settings))
+        assert len(events) == 1  # no token events: the decline word is held back
+        final = events[0]
+        assert not isinstance(final, str) and final.abstained and final.text == ""
+        assert final.reason == "backend 'openai' found no answer to the question in the sources"
