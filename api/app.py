@@ -13,6 +13,8 @@ from pydantic import BaseModel
 
 from api import errors
 from api.limits import BodySizeLimit
+from api.metrics import RequestMetrics
+from api.metrics import router as metrics_router
 from api.routers import answer, collections, documents, health, jobs, media, search
 from mmrag import __version__
 from mmrag.settings import Settings, get_settings
@@ -41,8 +43,10 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
     errors.install(app)
     for module in (health, collections, documents, jobs, search, answer, media):
         app.include_router(module.router)
+    app.include_router(metrics_router)
     # Multipart overhead on top of the file limit is small; allow 1 MiB for it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)
+    app.add_middleware(RequestMetrics)  # outermost: times everything, sets the request id
     _document_manual_bodies(app)
     return app
 

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from mmrag import logs
 from mmrag.domain import Hit
 from mmrag.settings import Settings, get_settings
 
@@ -58,6 +59,7 @@ def serve(
     from workers.runtime import Runtime
 
     settings = _settings(data_dir)
+    logs.configure(settings.log_format)
     celery = create_celery(settings)
     rt = Runtime.open(settings)
     resent = sweep(rt, lambda stage, doc: send_stage(celery, stage, doc))
@@ -66,7 +68,9 @@ def serve(
         console.print(f"re-announced {resent} documents left unfinished by an earlier run")
     console.print(f"mmrag serving {settings.data_dir} on http://{host}:{port}")
     with _local_worker(enabled=worker):
-        uvicorn.run(create_app(settings, celery), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings, celery), host=host, port=port, log_level="info", log_config=None
+        )
 
 
 @app.command("worker")
@@ -78,6 +82,7 @@ def worker_command(
 ) -> None:
     """Run a Celery worker on the configured broker."""
     settings = _settings(data_dir)
+    logs.configure(settings.log_format, loglevel.upper())
     from workers.app import app as celery
 
     worker = celery.Worker(

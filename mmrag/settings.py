@@ -135,6 +135,11 @@ class Settings(BaseSettings):
     )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
 
+    # Observability.
+    log_format: str = Field(
+        default="json", pattern="^(json|text)$", description="Log lines as JSON or text."
+    )
+
     # Work distribution.
     worker_concurrency: int = Field(default=2, gt=0)
     lease_seconds: float = Field(default=120.0, gt=1)

@@ -13,6 +13,7 @@ from index.bm25.base import BM25Index
 from index.spaces.base import Space
 from index.stores.base import VectorStore
 from index.stores.checks import UnknownSpace
+from mmrag.metrics import ENCODE_SECONDS
 from retrieve.query import Query
 
 
@@ -55,6 +56,7 @@ def run_space(name: str, space: Space, store: VectorStore, query: Query, depth: 
     vector = np.mean(np.stack(found), axis=0)
     vector /= max(float(np.linalg.norm(vector)), 1e-12)
     encoded = time.perf_counter()
+    ENCODE_SECONDS.labels(name, "query").observe(encoded - started)
     try:
         hits = store.search(name, vector.astype(np.float32), depth, query.where)
     except UnknownSpace:  # nothing was ever embedded in this space: no hits, not an error

@@ -9,6 +9,7 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 from mmrag.domain import Stage
+from mmrag.logs import REQUEST_ID
 from mmrag.settings import Settings, get_settings
 from workers import broker
 
@@ -47,8 +48,14 @@ def _transport_options(settings: Settings) -> dict[str, object]:
 
 
 def send_stage(app: Celery, stage: Stage, document_id: str) -> None:
-    """Ring the doorbell: ask a worker to run ``stage`` for ``document_id``."""
-    app.send_task(TASK_NAMES[stage], args=[document_id], queue=stage.value)
+    """Ring the doorbell: ask a worker to run ``stage`` for ``document_id``.
+
+    The request id of the API call (or task) that caused it travels as a message header, so
+    the worker's log lines for this document name the request that started it.
+    """
+    request_id = REQUEST_ID.get()
+    headers = {"request_id": request_id} if request_id else None
+    app.send_task(TASK_NAMES[stage], args=[document_id], queue=stage.value, headers=headers)
 
 
 app = create_app(get_settings())

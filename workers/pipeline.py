@@ -87,6 +87,7 @@ def run_stage(rt: Runtime, document_id: str, stage: Stage, owner: str) -> Outcom
         log.exception("stage %s failed for %s", stage, document_id)
         _fail(rt, claim, "processing_failed", f"{stage.value} failed: {type(exc).__name__}: {exc}")
         return Outcome()
+    log.info("%s done for document %s", stage.value, document_id)
     return Outcome(next_stage=next_stage(rt, stage))
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from celery import Task, signals
 
 from mmrag.domain import Stage
+from mmrag.logs import REQUEST_ID
 from workers.app import TASK_NAMES, app, send_stage
 from workers.maintenance import Sweeper, worker_id
 from workers.pipeline import run_stage
@@ -14,6 +15,14 @@ from workers.runtime import runtime
 
 
 def _run(task: Task, document_id: str, stage: Stage) -> None:
+    token = REQUEST_ID.set(task.request.get("request_id"))
+    try:
+        _run_stage(task, document_id, stage)
+    finally:
+        REQUEST_ID.reset(token)
+
+
+def _run_stage(task: Task, document_id: str, stage: Stage) -> None:
     outcome = run_stage(runtime(), document_id, stage, owner=f"{worker_id()}:{task.request.id}")
     if outcome.next_stage is not None:
         send_stage(app, outcome.next_stage, document_id)
