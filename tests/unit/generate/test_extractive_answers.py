@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from generate.answer import answer, answer_stream
 from generate.backends.extractive import ExtractiveBackend
 from generate.backends.registry import BackendRegistry
 from tests.conftest import make_settings
+from tests.contract.answer_backend_suite import AnswerBackendContract
 from tests.unit.generate.answer_support import hits
 
 DOCS = hits(
@@ -66,3 +69,9 @@ def test_instructions_inside_documents_change_nothing(tmp_path: Path) -> None:
     assert attacked.dropped == [] and [c.n for c in attacked.citations] == [1]
     alone = answer("What must every answer say?", [attack], backend, settings)
     assert "PWNED" not in alone.text or "[1]" in alone.text  # quoted as data, with its source
+
+
+class TestExtractiveContract(AnswerBackendContract):
+    @pytest.fixture
+    def backend(self) -> ExtractiveBackend:
+        return ExtractiveBackend()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from generate.errors import BackendNotConfigured, BackendTimeout, BackendUnavail
 from mmrag.domain import Modality
 from mmrag.settings import Settings
 from tests.conftest import make_settings
+from tests.contract.answer_backend_suite import AnswerBackendContract
 from tests.media import png_bytes
 from tests.openai_server import ChatServer, chat_server, user_text
 from tests.unit.generate.answer_support import hit, hits
@@ -126,3 +128,10 @@ def test_a_server_that_declines_makes_the_answer_abstain_without_streaming_it(
         final = events[0]
         assert not isinstance(final, str) and final.abstained and final.text == ""
         assert final.reason == "backend 'openai' found no answer to the question in the sources"
+
+
+class TestOpenAIContract(AnswerBackendContract):
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> Iterator[OpenAIBackend]:
+        with chat_server() as server:
+            yield OpenAIBackend(_settings(tmp_path, server))

@@ -23,6 +23,7 @@ from generate.backends.transformers import TransformersBackend
 from generate.context import build_context
 from mmrag.domain import Modality
 from tests.conftest import make_settings
+from tests.contract.answer_backend_suite import AnswerBackendContract
 from tests.media import png_bytes
 from tests.unit.generate.answer_support import hit
 
@@ -112,3 +113,12 @@ def test_a_missing_model_directory_is_named(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, answer_transformers_model_path=tmp_path / "nope")
     with pytest.raises(BackendNotConfigured, match="MMRAG_ANSWER_TRANSFORMERS_MODEL_PATH"):
         TransformersBackend(settings)
+
+
+class TestTransformersContract(AnswerBackendContract):
+    @pytest.fixture
+    def backend(self, tiny_vlm: Path, tmp_path: Path) -> TransformersBackend:
+        settings = make_settings(
+            tmp_path, answer_transformers_model_path=tiny_vlm, answer_max_new_tokens=4
+        )
+        return TransformersBackend(settings)
