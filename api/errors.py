@@ -40,9 +40,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
-            exc.status_code, f"http_{exc.status_code}"
-        )
+        # Starlette and FastAPI raise 400 for bodies they cannot parse (multipart, forms).
+        code = {
+            400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+            413: "payload_too_large",
+        }.get(exc.status_code, f"http_{exc.status_code}")  # fmt: skip
         return JSONResponse(
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
         )

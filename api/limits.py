@@ -27,19 +27,25 @@ class BodySizeLimit:
             await _reject(send, self.max_bytes)
             return
         seen = 0
-        started = False
+        started = exceeded = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    exceeded = True
                     raise BodyTooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if exceeded:  # a body parser turned BodyTooLarge into its own error: answer 413
+                if not started and message["type"] == "http.response.start":
+                    started = True
+                    await _reject(send, self.max_bytes)
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -118,7 +118,7 @@ class SearchIn(Strict):
     query: QueryIn = Field(default_factory=QueryIn)
     k: int = 10
     filters: FiltersIn = Field(default_factory=FiltersIn)
-    channels: dict[str, float] | None = Field(
+    channels: dict[str, Annotated[float, Field(allow_inf_nan=False)]] | None = Field(
         default=None, description="Weight per channel (bm25, text, image, audio); 0 = off."
     )
     rrf_k: int | None = Field(

@@ -58,6 +58,9 @@ def open_pdf(path: Path, options: ExtractOptions) -> pymupdf.Document:
     except BadInput:
         doc.close()
         raise
+    except Exception as exc:  # a broken page tree fails when MuPDF counts the pages
+        doc.close()
+        raise BadInput(f"PDF cannot be read: {exc}", code="pdf_corrupt") from exc
     return doc
 
 

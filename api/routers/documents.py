@@ -14,7 +14,7 @@ from api.schemas import DocumentOut, DocumentPage, DocumentRef, SegmentOut, Uplo
 from mmrag.catalog import collections, documents, jobs
 from mmrag.catalog.models import CollectionRow, DocumentRow
 from mmrag.domain import Stage
-from mmrag.errors import BadInput
+from mmrag.errors import BadInput, PayloadTooLarge
 from workers.app import send_stage
 from workers.bulk import accept
 from workers.maintenance import delete_document
@@ -41,6 +41,8 @@ def parse_metadata(raw: str | None) -> dict[str, Any]:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise BadInput(f"metadata is not valid JSON: {exc}", code="invalid_metadata") from None
+    except RecursionError:
+        raise BadInput("metadata is nested too deeply", code="invalid_metadata") from None
     if not isinstance(value, dict):
         raise BadInput("metadata must be a JSON object", code="invalid_metadata")
     return value
@@ -56,8 +58,15 @@ def upload_documents(
 ) -> UploadOut:
     meta = parse_metadata(metadata)
     if len(files) > rt.settings.max_files_per_upload:
-        raise BadInput(f"at most {rt.settings.max_files_per_upload} files per upload")
+        raise BadInput(
+            f"at most {rt.settings.max_files_per_upload} files per upload", code="too_many_files"
+        )
     names = [clean_filename(f.filename) for f in files]
+    for upload, filename in zip(files, names, strict=True):  # refuse before storing any
+        if upload.size is not None and upload.size > rt.settings.max_upload_bytes:
+            raise PayloadTooLarge(
+                f"{filename} is larger than the limit of {rt.settings.max_upload_bytes} bytes"
+            )
     with rt.catalog.session() as session:
         collection_id = collections.get_collection(session, name).id
         job_id = jobs.create_job(session, collection_id).id
