@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 class SqliteFile:
@@ -34,22 +35,7 @@ class SqliteFile:
         return db
 
     def _set_wal(self, db: sqlite3.Connection) -> None:
-        """Switch to WAL, waiting out another process doing the same to a new file.
-
-        Changing the journal mode takes the file lock without SQLite's busy handler, so two
-        processes opening a fresh file at once get "database is locked" at once.
-        """
-        deadline = time.monotonic() + self._timeout
-        delay = 0.01
-        while True:
-            try:
-                db.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 0.5)
+        set_wal(db, self._timeout)
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -69,3 +55,22 @@ class SqliteFile:
         if db is not None:
             db.close()
             self._local.db = None
+
+
+def set_wal(db: Any, timeout: float) -> None:
+    """Switch ``db`` (a DB-API connection or cursor) to WAL, waiting out a racing process.
+
+    Changing the journal mode takes the file lock without SQLite's busy handler, so two
+    processes opening a fresh file at once get "database is locked" at once.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from filelock import FileLock
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+from mmrag.sqlite_file import set_wal
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _lock = threading.Lock()
@@ -31,10 +34,10 @@ def make_engine(url: str) -> Engine:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    set_wal(cursor, 30.0)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
@@ -42,7 +45,12 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the latest Alembic revision (idempotent)."""
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
-    with _lock, engine.begin() as connection:
+    # Processes opening a fresh catalog at once (API replicas, workers) migrate in turn.
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    guard = FileLock(f"{database}.migrate.lock") if database and database != ":memory:" else None
+    with _lock, guard or nullcontext(), engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(7262738)"))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
