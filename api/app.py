@@ -16,6 +16,7 @@ from api.limits import BodySizeLimit
 from api.metrics import RequestMetrics
 from api.metrics import router as metrics_router
 from api.routers import answer, collections, documents, health, jobs, media, search
+from api.routers.ui import router as ui_router
 from mmrag import __version__
 from mmrag.settings import Settings, get_settings
 from workers.app import create_app as create_celery
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
 
     app = FastAPI(title="mmrag", version=__version__, lifespan=lifespan)
     errors.install(app)
+    app.include_router(ui_router)  # the web UI: static files, open; it sends the key
     for module in (health, collections, documents, jobs, search, answer, media):
         app.include_router(module.router)
     app.include_router(metrics_router)
