@@ -40,7 +40,9 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
         loader.join()
         runtime.close()
 
-    app = FastAPI(title="mmrag", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="mmrag", version=__version__, lifespan=lifespan, responses=errors.ERROR_RESPONSES
+    )
     errors.install(app)
     app.include_router(ui_router)  # the web UI: static files, open; it sends the key
     for module in (health, collections, documents, jobs, search, answer, media):

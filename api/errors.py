@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from api.schemas import ErrorOut
 from mmrag.errors import MmragError
 
 log = logging.getLogger(__name__)
+
+
+# Documented on every operation (OpenAPI), so clients and schema checks know the shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in {
+        400: "Unparseable body (multipart, form)",
+        404: "Not found",
+        409: "Conflict",
+        413: "Payload too large",
+        415: "Unsupported media type",
+        422: "Invalid request",
+    }.items()
+}
 
 
 def error_body(code: str, message: str, **extra: object) -> dict[str, object]:

@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# The catalog stores UTC; SQLite hands it back naive. Responses carry the offset (RFC 3339).
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")  # validation errors add ``details``
+
+    code: str = Field(description="Stable, machine-readable error code.")
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
 
 
 class CollectionIn(Strict):
@@ -22,7 +43,7 @@ class CollectionIn(Strict):
 
 class CollectionOut(BaseModel):
     name: str
-    created_at: datetime
+    created_at: UtcDatetime
     documents: int
     metadata_fields: dict[str, str] = Field(default_factory=dict)
 
@@ -79,7 +100,7 @@ class DocumentOut(BaseModel):
     error_code: str | None
     metadata: dict[str, Any]
     thumbnail_url: str | None
-    created_at: datetime
+    created_at: UtcDatetime
     segments: list[SegmentOut] | None = None
 
 
