@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from celery import Celery
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 
 from api import errors
+from api.auth import KeyCheck, caller
 from api.limits import BodySizeLimit
 from api.metrics import RequestMetrics
 from api.metrics import router as metrics_router
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = app.state.runtime = Runtime.open(settings)
+        app.state.key_check = KeyCheck(runtime.catalog)
         app.state.celery = celery or create_celery(settings)
         # Load the query encoders in the background: the first search need not pay for them,
         # and /readyz reports each space as loading, up, or disabled with its reason.
@@ -44,10 +46,12 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
         title="mmrag", version=__version__, lifespan=lifespan, responses=errors.ERROR_RESPONSES
     )
     errors.install(app)
+    app.include_router(health.router)  # probes stay open: load balancers carry no keys
     app.include_router(ui_router)  # the web UI: static files, open; it sends the key
-    for module in (health, collections, documents, jobs, search, answer, media):
-        app.include_router(module.router)
-    app.include_router(metrics_router)
+    keyed = [Depends(caller)]  # 401 on every other route unless a valid key is sent
+    for module in (collections, documents, jobs, search, answer, media):
+        app.include_router(module.router, dependencies=keyed)
+    app.include_router(metrics_router, dependencies=keyed)
     # Multipart overhead on top of the file limit is small; allow 1 MiB for it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)
     app.add_middleware(RequestMetrics)  # outermost: times everything, sets the request id

@@ -23,6 +23,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.auth import CallerDep, authorize
 from mmrag.catalog.models import DocumentRow, SegmentRow
 from mmrag.domain import Stage, media_kind
 from mmrag.logs import HEADER, REQUEST_ID, new_request_id
@@ -34,8 +35,9 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/metrics", include_in_schema=True, response_class=Response)
-def metrics(request: Request) -> Response:
+def metrics(request: Request, caller: CallerDep) -> Response:
     """Prometheus metrics of this API process and of the whole deployment's state."""
+    authorize(caller, "read")  # deployment-wide figures: a key that reads every collection
     _ensure_collector(request.app.state.runtime, request.app.state.celery)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 

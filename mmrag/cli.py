@@ -6,6 +6,7 @@ been applied to the settings, so every part of the process sees the same configu
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import subprocess
@@ -53,6 +54,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from mmrag.catalog.keys import any_active
     from workers.app import create_app as create_celery
     from workers.app import send_stage
     from workers.maintenance import sweep
@@ -62,6 +64,17 @@ def serve(
     logs.configure(settings.log_format)
     celery = create_celery(settings)
     rt = Runtime.open(settings)
+    if not _is_loopback(host):
+        with rt.catalog.session() as session:
+            open_service = not any_active(session)
+        if open_service:
+            rt.close()
+            console.print(
+                f"[red]refusing to listen on {host}[/red]: no API keys exist, so anyone who "
+                "can reach it could read and change everything. Create one first "
+                "(`mmrag keys create admin --role admin`) or bind 127.0.0.1."
+            )
+            raise typer.Exit(code=2)
     resent = sweep(rt, lambda stage, doc: send_stage(celery, stage, doc))
     rt.close()
     if resent:
@@ -71,6 +84,15 @@ def serve(
         uvicorn.run(
             create_app(settings, celery), host=host, port=port, log_level="info", log_config=None
         )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
 
 
 @app.command("worker")
@@ -352,3 +374,80 @@ def restore(
         f"(backup of {report.created_at}) into {settings.data_dir}; unfinished documents are "
         "re-queued at the next `mmrag serve` or `mmrag worker` start"
     )
+
+
+keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="Who or what the key is for.")],
+    role: Annotated[str, typer.Option(help="read, write (includes read) or admin (all).")] = "read",
+    collection: Annotated[
+        list[str] | None, typer.Option("--collection", "-c", help="Repeat; default: all.")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create an API key and print it (it is stored hashed and cannot be shown again)."""
+    from mmrag.catalog import keys
+    from mmrag.catalog.db import Catalog
+    from mmrag.errors import MmragError
+
+    settings = _settings(data_dir)
+    catalog = Catalog(settings.resolved_catalog_url)
+    try:
+        with catalog.session() as session:
+            key_id, key = keys.create_key(session, name, keys.parse_grants(role, collection or []))
+    except MmragError as exc:
+        console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+        raise typer.Exit(code=2) from None
+    finally:
+        catalog.engine.dispose()
+    where = ", ".join(collection) if collection else "all collections"
+    console.print(f"created key {key_id} ({name}): {role} on {where}")
+    typer.echo(key)  # alone on stdout, for scripts
+
+
+@keys_app.command("list")
+def keys_list(data_dir: DataDir = None) -> None:
+    """List keys (id, name, grants, created, revoked); secrets are never shown."""
+    from mmrag.catalog import keys
+    from mmrag.catalog.db import Catalog
+
+    catalog = Catalog(_settings(data_dir).resolved_catalog_url)
+    with catalog.session() as session:
+        rows = keys.list_keys(session)
+    catalog.engine.dispose()
+    table = Table("id", "name", "grants", "created", "revoked")
+    for row in rows:
+        grants = "; ".join(_grant_text(g) for g in row.grants)
+        revoked = row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else ""
+        created = row.created_at.isoformat(timespec="seconds")
+        table.add_row(row.id, row.name, grants, created, revoked)
+    console.print(table)
+
+
+def _grant_text(grant: dict[str, object]) -> str:
+    collections = grant.get("collections")
+    names = ", ".join(str(c) for c in collections) if isinstance(collections, list) else ""
+    return f"{grant.get('role')}: {names}"
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str, data_dir: DataDir = None) -> None:
+    """Revoke a key: API processes refuse it within a few seconds."""
+    from mmrag.catalog import keys
+    from mmrag.catalog.db import Catalog
+    from mmrag.errors import MmragError
+
+    catalog = Catalog(_settings(data_dir).resolved_catalog_url)
+    try:
+        with catalog.session() as session:
+            keys.revoke(session, key_id)
+    except MmragError as exc:
+        console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+        raise typer.Exit(code=2) from None
+    finally:
+        catalog.engine.dispose()
+    console.print(f"revoked key {key_id}")

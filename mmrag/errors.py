@@ -38,6 +38,20 @@ class PayloadTooLarge(BadInput):
     code = "payload_too_large"
 
 
+class Unauthorized(MmragError):
+    """No API key, or one that is unknown or revoked."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(MmragError):
+    """A valid key whose grants do not cover the action."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(MmragError):
     status = 404
     code = "not_found"

@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import CallerDep, authorize
 from api.deps import RuntimeDep, segment_media_url
 from api.errors import error_body
 from api.schemas import AnswerIn, AnswerOut, CitationOut, SourceOut, UnsupportedOut
@@ -65,10 +66,14 @@ EXTRA_SCHEMAS: list[type[BaseModel]] = [AnswerIn]
 
 
 @router.post("/answer", openapi_extra=_BODY, responses=_RESPONSES, response_model=None)
-async def answer_endpoint(request: Request, rt: RuntimeDep) -> AnswerOut | StreamingResponse:
+async def answer_endpoint(
+    request: Request, rt: RuntimeDep, caller: CallerDep
+) -> AnswerOut | StreamingResponse:
     body, image, audio = await read_media_request(
         request, rt.settings, AnswerIn, lambda b: (b.image, b.audio)
     )
+    for name in {body.collection, *body.collections} - {None}:
+        authorize(caller, "read", name)
     question = check_question(body.question, rt.settings)
     backend = await run_in_threadpool(_backends(request, rt).get, body.backend)
     hits, degraded = await run_in_threadpool(_retrieve, rt, body, question, image, audio)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import func, select
 
+from api.auth import CallerDep, authorize
 from api.deps import RuntimeDep
 from api.schemas import CollectionIn, CollectionOut
 from mmrag.catalog import collections
@@ -15,7 +16,8 @@ router = APIRouter(prefix="/v1/collections", tags=["collections"])
 
 
 @router.post("", status_code=201)
-def create_collection(body: CollectionIn, rt: RuntimeDep) -> CollectionOut:
+def create_collection(body: CollectionIn, rt: RuntimeDep, caller: CallerDep) -> CollectionOut:
+    authorize(caller, "admin")
     with rt.catalog.session() as session:
         row = collections.create_collection(session, body.name, body.metadata_fields)
     return CollectionOut(
@@ -27,7 +29,8 @@ def create_collection(body: CollectionIn, rt: RuntimeDep) -> CollectionOut:
 
 
 @router.get("")
-def list_collections(rt: RuntimeDep) -> list[CollectionOut]:
+def list_collections(rt: RuntimeDep, caller: CallerDep) -> list[CollectionOut]:
+    visible = None if caller is None else caller.collections("read")  # None: all
     with rt.catalog.session() as session:
         counts = dict(
             session.execute(
@@ -45,4 +48,5 @@ def list_collections(rt: RuntimeDep) -> list[CollectionOut]:
                 metadata_fields=collections.metadata_fields(r),
             )
             for r in rows
+            if visible is None or r.name in visible
         ]

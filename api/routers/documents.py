@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
+from api.auth import CallerDep, authorize
 from api.deps import CeleryDep, RuntimeDep, media_url
 from api.schemas import DocumentOut, DocumentPage, DocumentRef, SegmentOut, UploadOut
 from mmrag.catalog import collections, documents, jobs
@@ -53,9 +54,11 @@ def upload_documents(
     name: str,
     rt: RuntimeDep,
     celery: CeleryDep,
+    caller: CallerDep,
     files: Annotated[list[UploadFile], File(description="one part per file")],
     metadata: Annotated[str | None, Form(description="JSON object for every file")] = None,
 ) -> UploadOut:
+    authorize(caller, "write", name)
     meta = parse_metadata(metadata)
     if len(files) > rt.settings.max_files_per_upload:
         raise BadInput(
@@ -99,10 +102,12 @@ def _announce(celery: CeleryDep, document_ids: list[str]) -> None:
 def list_documents(
     name: str,
     rt: RuntimeDep,
+    caller: CallerDep,
     status: str | None = None,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DocumentPage:
+    authorize(caller, "read", name)
     with rt.catalog.session() as session:
         collection = collections.get_collection(session, name)
         rows = documents.list_documents(
@@ -114,10 +119,11 @@ def list_documents(
 
 
 @router.get("/v1/documents/{document_id}")
-def get_document(document_id: str, rt: RuntimeDep) -> DocumentOut:
+def get_document(document_id: str, rt: RuntimeDep, caller: CallerDep) -> DocumentOut:
     with rt.catalog.session() as session:
         row = documents.get_document(session, document_id)
         collection = session.get_one(CollectionRow, row.collection_id).name
+        authorize(caller, "read", collection)
         segments = [
             SegmentOut(
                 id=s.id,
@@ -133,7 +139,11 @@ def get_document(document_id: str, rt: RuntimeDep) -> DocumentOut:
 
 
 @router.delete("/v1/documents/{document_id}", status_code=204)
-def delete(document_id: str, rt: RuntimeDep) -> Response:
+def delete(document_id: str, rt: RuntimeDep, caller: CallerDep) -> Response:
+    if caller is not None:
+        with rt.catalog.session() as session:
+            row = documents.get_document(session, document_id)
+            authorize(caller, "write", session.get_one(CollectionRow, row.collection_id).name)
     delete_document(rt, document_id)
     return Response(status_code=204)
 

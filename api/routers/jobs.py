@@ -6,14 +6,17 @@ from dataclasses import asdict
 
 from fastapi import APIRouter
 
+from api.auth import CallerDep, authorize
 from api.deps import RuntimeDep
 from api.schemas import JobOut
-from mmrag.catalog.jobs import job_report
+from mmrag.catalog.jobs import job_collection, job_report
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
 @router.get("/{job_id}")
-def get_job(job_id: str, rt: RuntimeDep) -> JobOut:
+def get_job(job_id: str, rt: RuntimeDep, caller: CallerDep) -> JobOut:
     with rt.catalog.session() as session:
+        if caller is not None:
+            authorize(caller, "read", job_collection(session, job_id))
         return JobOut.model_validate(asdict(job_report(session, job_id)))

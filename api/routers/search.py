@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import CallerDep, authorize
 from api.deps import RuntimeDep, media_url, segment_media_url
 from api.schemas import ChannelExplain, HitOut, SearchIn, SearchOut
 from api.search_request import build_query, read_search_request
@@ -39,8 +40,12 @@ EXTRA_SCHEMAS = [SearchIn]
 
 
 @router.post("/search", openapi_extra=_BODY)
-async def search_endpoint(request: Request, response: Response, rt: RuntimeDep) -> SearchOut:
+async def search_endpoint(
+    request: Request, response: Response, rt: RuntimeDep, caller: CallerDep
+) -> SearchOut:
     body, image, audio = await read_search_request(request, rt.settings)
+    for name in body.collection_names():
+        authorize(caller, "read", name)
     out, timings = await run_in_threadpool(_search, rt, body, image, audio)
     response.headers["Server-Timing"] = ", ".join(
         f"{phase};dur={seconds * 1000:.2f}" for phase, seconds in timings.items()

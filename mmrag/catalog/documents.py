@@ -221,3 +221,19 @@ def media_type_of(session: Session, key: str) -> str | None:
         return original
     thumbnail = select(DocumentRow.id).where(DocumentRow.thumbnail_key == key).limit(1)
     return "image/png" if session.scalar(thumbnail) else None
+
+
+def collections_of_blob(session: Session, key: str) -> set[str]:
+    """Return the names of the collections whose documents use blob ``key`` in any role."""
+    segment_docs = select(SegmentRow.document_id).where(SegmentRow.media_key == key)
+    rows = session.scalars(
+        select(CollectionRow.name)
+        .join(DocumentRow, DocumentRow.collection_id == CollectionRow.id)
+        .where(
+            (DocumentRow.sha256 == key)
+            | (DocumentRow.thumbnail_key == key)
+            | DocumentRow.id.in_(segment_docs)
+        )
+        .distinct()
+    )
+    return set(rows)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mmrag.catalog.models import DocumentRow, JobRow, utcnow
+from mmrag.catalog.models import CollectionRow, DocumentRow, JobRow, utcnow
 from mmrag.domain import DocumentStatus, media_kind
 from mmrag.errors import NotFound
 
@@ -101,3 +101,15 @@ def _any_processing(session: Session, job_id: str) -> bool:
         )
         is not None
     )
+
+
+def job_collection(session: Session, job_id: str) -> str:
+    """Return the name of the job's collection; NotFound if the job is unknown."""
+    name = session.scalar(
+        select(CollectionRow.name)
+        .join(JobRow, JobRow.collection_id == CollectionRow.id)
+        .where(JobRow.id == job_id)
+    )
+    if name is None:
+        raise NotFound(f"job {job_id[:64]!r} does not exist", code="job_not_found")
+    return name

@@ -107,3 +107,17 @@ class WorkerRow(Base):
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKeyRow(Base):
+    """An API key: only its SHA-256 is stored; ``grants`` is a list of
+    ``{"role": "read"|"write"|"admin", "collections": ["*"] or names}``."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    grants: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
