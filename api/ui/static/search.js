@@ -78,7 +78,13 @@ async function search(signal) {
   body.query = text ? { text } : {};
   $("results").replaceChildren(el("p", { class: "muted" }, "searching..."));
   const { json, form } = request(body);
-  const out = await getJson("/v1/search", { method: "POST", json, form, signal });
+  let out;
+  try {
+    out = await getJson("/v1/search", { method: "POST", json, form, signal });
+  } catch (exc) {
+    $("results").replaceChildren();
+    throw exc;
+  }
   showDegraded(out.degraded);
   renderResults(out.hits);
 }
@@ -159,6 +165,10 @@ async function ask(signal) {
   $("answer-sources").replaceChildren();
   let streamed = "";
   let final = null;
+  const failed = (exc) => {
+    $("answer-state").textContent = "failed";
+    throw exc;
+  };
   await stream("/v1/answer", { ...request(body), signal }, (name, data) => {
     if (name === "token") {
       streamed += data.text;
@@ -168,8 +178,8 @@ async function ask(signal) {
     } else if (name === "error") {
       throw new ApiError(0, data.error.code, data.error.message);
     }
-  });
-  if (!final) throw new ApiError(0, "stream_cut", "the answer stream ended without an answer");
+  }).catch(failed);
+  if (!final) failed(new ApiError(0, "stream_cut", "the answer stream ended without an answer"));
   renderAnswer(final);
 }
 

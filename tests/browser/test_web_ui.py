@@ -1,0 +1,294 @@
+"""The web UI in a real browser (Debian's Chromium driven by Playwright) against a real
+API on a loopback port and a real worker process: upload, job progress, search, answer,
+and what a citation opens."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+import uvicorn
+
+from api.app import create_app
+from tests.conftest import make_settings, settings_env
+from tests.media import write_pdf
+from tests.media_audio import wav_bytes
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, FilePayload, FloatRect, Page
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("MMRAG_TEST_CHROMIUM", "/usr/bin/chromium")
+# Not the default 72: one PDF point is 4/3 render pixels, so the highlight must scale.
+RENDER_DPI = 96
+PAGES = [
+    "Release notes for the garden shed. The door was painted green in spring.",
+    "The cooling loop works by pumping water through the radiator, where two fans "
+    "carry the heat away. The pump runs whenever the engine is warm.",
+]
+
+
+def _unavailable(reason: str) -> None:
+    """Skip on a developer machine without a browser; in CI a missing browser is a failure."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so the browser tests must run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install playwright)")
+    if not (shutil.which(CHROMIUM) or Path(CHROMIUM).is_file()):
+        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as pw:
+        found = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield found
+        found.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Serve the API with uvicorn on a free loopback port, with one real worker process."""
+    # Unmerged sound windows, so a search shows several moments of one recording.
+    settings = make_settings(
+        tmp_path_factory.mktemp("ui") / "data",
+        page_render_dpi=RENDER_DPI,
+        merge_span_seconds=0,
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "mmrag", "worker", "--loglevel=WARNING"],
+        env=settings_env(settings),
+        start_new_session=True,
+    )
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", log_config=None
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "API did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+@pytest.fixture
+def page(
+    browser: Browser, base_url: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Page]:
+    """A fresh page on the UI; a screenshot and the console log are kept if the test fails."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+    page.set_default_timeout(20_000)
+    failed_before = request.session.testsfailed
+    try:
+        yield page
+    finally:
+        if request.session.testsfailed > failed_before:  # the call's report is already in
+            _keep_artefacts(page, request.node.name, tmp_path, console)
+        context.close()
+
+
+def _keep_artefacts(page: Page, name: str, tmp_path: Path, console: list[str]) -> None:
+    folder = Path(os.environ.get("MMRAG_TEST_ARTIFACTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    shot = folder / f"{name}.png"
+    with contextlib.suppress(Exception):  # a crashed page cannot be photographed
+        page.screenshot(path=str(shot), full_page=True)
+    (folder / f"{name}.console.txt").write_text("\n".join(console))
+    print(f"browser artefacts of {name}: {shot} (and .console.txt)")
+
+
+def _drop_files(page: Page, selector: str, files: list[tuple[str, str, bytes]]) -> None:
+    """Drop files on ``selector`` the way a drag from the desktop does (a DataTransfer)."""
+    payload = [
+        {"name": name, "type": kind, "data": base64.b64encode(data).decode()}
+        for name, kind, data in files
+    ]
+    transfer = page.evaluate_handle(
+        """(files) => {
+            const dt = new DataTransfer();
+            for (const f of files) {
+                const bytes = Uint8Array.from(atob(f.data), (c) => c.charCodeAt(0));
+                dt.items.add(new File([bytes], f.name, { type: f.type }));
+            }
+            return dt;
+        }""",
+        payload,
+    )
+    page.dispatch_event(selector, "dragenter", {"dataTransfer": transfer})
+    page.dispatch_event(selector, "drop", {"dataTransfer": transfer})
+
+
+def _box(page: Page, selector: str) -> FloatRect:
+    box = page.locator(selector).bounding_box()
+    assert box is not None, f"{selector} is not shown"
+    return box
+
+
+def test_upload_search_answer_and_open_citation(page: Page, tmp_path: Path) -> None:
+    pdf = write_pdf(tmp_path / "cooling.pdf", PAGES).read_bytes()
+    page.goto("/#/collections")
+    page.fill("#collection-name", "manuals")
+    page.click("#collection-form button[type=submit]")
+    page.wait_for_selector("#collection-title:has-text('manuals')")
+
+    _drop_files(page, "#drop-zone", [("cooling.pdf", "application/pdf", pdf)])
+    job = page.locator(".job[data-status='done']")
+    job.wait_for(timeout=60_000)
+    assert "1 indexed, 0 skipped, 0 failed of 1" in job.inner_text()
+    assert (
+        page.locator("#documents tr[data-status='indexed']").inner_text().startswith("cooling.pdf")
+    )
+
+    page.goto("/#/")
+    page.wait_for_selector("#search-collection option[value='manuals']", state="attached")
+    page.fill("#search-text", "cooling loop radiator")
+    page.click("#search-button")
+    first_text = page.locator(".group[data-modality='text'] .hit").first
+    first_text.wait_for()
+    assert "cooling loop" in first_text.inner_text()
+    assert "page 2" in first_text.inner_text()
+    first_text.locator(".page .bbox").wait_for()  # the hit's page, its passage outlined
+
+    page.fill("#search-text", "How does the cooling loop work?")
+    page.click("#ask-button")
+    citation = page.locator("#answer-text button.cite").first
+    citation.wait_for()
+    assert "radiator" in page.inner_text("#answer-text")
+    citation.click()
+
+    mark = page.locator("#viewer .page .bbox")
+    mark.wait_for()
+    assert "page 2" in page.inner_text("#viewer-title")
+    assert page.get_attribute("#viewer .page", "data-page") == "2"
+    _check_highlight(page)
+
+
+def _check_highlight(page: Page) -> None:
+    """The outline sits on the cited passage's box, scaled from PDF points to the render."""
+    bbox = [float(v) for v in (page.get_attribute("#viewer .bbox", "data-bbox") or "").split(",")]
+    x0, y0, x1, y1 = bbox
+    assert 60 <= x0 < x1 <= 552 and 60 <= y0 < y1 <= 420, bbox  # the textbox on the page
+    natural: Any = page.eval_on_selector(
+        "#viewer .page img", "img => [img.naturalWidth, img.naturalHeight]"
+    )
+    assert natural == [round(612 * RENDER_DPI / 72), round(792 * RENDER_DPI / 72)]
+    img, mark = _box(page, "#viewer .page img"), _box(page, "#viewer .bbox")
+    scale = img["width"] / 612  # shown pixels per PDF point
+    assert abs(mark["x"] - (img["x"] + x0 * scale)) < 2
+    assert abs(mark["y"] - (img["y"] + y0 * scale)) < 2
+    assert abs(mark["width"] - (x1 - x0) * scale) < 2
+    assert abs(mark["height"] - (y1 - y0) * scale) < 2
+
+
+def test_sound_hits_play_from_their_time(page: Page, base_url: str) -> None:
+    httpx.post(f"{base_url}/v1/collections", json={"name": "sounds"}).raise_for_status()
+    page.goto("/#/collections/sounds")
+    page.set_input_files("#upload-input", files=[_file("tone.wav", "audio/wav", wav_bytes(22))])
+    page.locator(".job[data-status='done']").wait_for(timeout=60_000)
+
+    page.goto("/#/")
+    page.select_option("#search-collection", "sounds")
+    page.fill("#search-text", "a steady tone")
+    page.click("#search-button")
+    hits = page.locator(
+        ".group[data-modality='audio'] .hit:has(audio[data-start]:not([data-start='0']))"
+    )
+    hits.first.wait_for()
+    assert hits.count() >= 2  # 10 s windows every 5 s: several start after 0
+    inline = hits.first.locator("audio")
+    start = float(inline.get_attribute("data-start") or "nan")
+    assert (inline.get_attribute("src") or "").endswith(f"#t={start:g},{start + 10:g}")
+    _wait_time(page, inline.element_handle(), start)
+
+    hits.nth(0).locator("button.open").click()
+    player = page.locator("#viewer audio")
+    player.wait_for()
+    _wait_time(page, player.element_handle(), start)
+    player.evaluate("p => { p.dataset.marker = 'first'; }")
+    later = float(hits.nth(1).locator("audio").get_attribute("data-start") or "nan")
+    hits.nth(1).locator("button.open").click()  # same recording: the open player seeks
+    _wait_time(page, player.element_handle(), later)
+    assert player.get_attribute("data-marker") == "first"
+
+
+def _file(name: str, kind: str, data: bytes) -> FilePayload:
+    return {"name": name, "mimeType": kind, "buffer": data}
+
+
+def _wait_time(page: Page, media: Any, seconds: float) -> None:
+    """Wait until the player has loaded and stands at ``seconds``."""
+    page.wait_for_function(
+        "([m, t]) => m.readyState >= 1 && Math.abs(m.currentTime - t) < 0.05",
+        arg=[media, seconds],
+    )
+
+
+def test_errors_are_readable_and_the_key_is_sent(page: Page) -> None:
+    sent: list[str | None] = []
+    page.on(
+        "request",
+        lambda r: sent.append(r.headers.get("authorization")) if "/v1/" in r.url else None,
+    )
+    page.goto("/#/")
+    page.wait_for_selector("body[data-ready]")
+    page.wait_for_load_state("networkidle")
+    assert sent and all(h is None for h in sent)  # no key set: no header
+
+    page.evaluate("document.getElementById('search-collection').replaceChildren()")
+    page.evaluate(
+        "() => { const o = document.createElement('option'); o.value = 'nowhere';"
+        " document.getElementById('search-collection').append(o); }"
+    )
+    page.fill("#search-text", "anything")
+    page.click("#search-button")
+    error = page.locator("#errors .error").first
+    error.wait_for()
+    assert error.get_attribute("data-code") == "collection_not_found"
+    assert "nowhere" in error.inner_text()
+
+    sent.clear()
+    page.fill("#api-key", "secret-key-1")
+    page.click("#key-form button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("localStorage.getItem('mmrag.apiKey')") == "secret-key-1"
+    assert sent and all(h == "Bearer secret-key-1" for h in sent)
