@@ -36,6 +36,15 @@ DataDir = Annotated[
 ]
 
 
+RemoteUrl = Annotated[
+    str | None,
+    typer.Option("--url", envvar="MMRAG_URL", help="A remote mmrag server instead of DATA_DIR."),
+]
+ApiKey = Annotated[
+    str | None, typer.Option("--api-key", envvar="MMRAG_API_KEY", help="Key for --url.")
+]
+
+
 def _settings(data_dir: Path | None) -> Settings:
     if data_dir is not None:
         os.environ["MMRAG_DATA_DIR"] = str(data_dir.expanduser().resolve())
@@ -144,9 +153,16 @@ def ingest(
     collection: Annotated[str, typer.Option("--collection", "-c", help="Target collection.")],
     data_dir: DataDir = None,
     wait: Annotated[bool, typer.Option(help="Wait for the job and print a summary.")] = True,
+    url: RemoteUrl = None,
+    api_key: ApiKey = None,
 ) -> None:
     """Queue files for ingestion and follow the job to the end."""
     from workers.bulk import enqueue_paths, follow_job, live_workers
+
+    if url:
+        from mmrag import remote
+
+        raise typer.Exit(code=remote.ingest(url, api_key, paths, collection, wait, console))
 
     settings = _settings(data_dir)
     job_id, accepted, skipped_paths = enqueue_paths(settings, paths, collection)
@@ -191,8 +207,16 @@ def search(
     k: Annotated[int, typer.Option("-k", help="Number of hits.")] = 10,
     explain: Annotated[bool, typer.Option(help="Show each hit's rank in every channel.")] = False,
     data_dir: DataDir = None,
+    url: RemoteUrl = None,
+    api_key: ApiKey = None,
 ) -> None:
     """Search by text, image and/or sound and print a table of hits."""
+    if url:
+        from mmrag import remote
+
+        raise typer.Exit(
+            code=remote.search(url, api_key, text, collection, image, audio, k, explain, console)
+        )
     from api.schemas import QueryIn, SearchIn
     from api.search_request import build_query
     from mmrag.catalog.collections import list_collections, metadata_fields
@@ -229,8 +253,16 @@ def ask(
     image: Annotated[Path | None, typer.Option(help="Picture that goes with the question.")] = None,
     k: Annotated[int | None, typer.Option("-k", help="Hits to answer from.")] = None,
     data_dir: DataDir = None,
+    url: RemoteUrl = None,
+    api_key: ApiKey = None,
 ) -> None:
     """Answer a question from the collections: stream the answer, then list its sources."""
+    if url:
+        from mmrag import remote
+
+        raise typer.Exit(
+            code=remote.ask(url, api_key, question, collection, backend, image, k, console)
+        )
     from api.deps import segment_media_url
     from api.schemas import QueryIn, SearchIn
     from api.search_request import build_query

@@ -1,0 +1,109 @@
+"""mmrag.client and the CLI's --url mode against a real `mmrag serve` (API + worker) with
+API keys on."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mmrag.client import Client, ClientError
+from mmrag.settings import Settings
+from tests.conftest import settings_env
+from tests.media import write_pdf
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def mmrag(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mmrag", *args],
+        env=settings_env(settings), capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[tuple[str, str]]:
+    """A served instance with one admin key: yields (base URL, key)."""
+    created = mmrag(settings, "keys", "create", "tests", "--role", "admin")
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mmrag", "serve", "--port", str(port)],
+        env=settings_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz").json()["checks"]["workers"]["live"] >= 1:
+                break
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline and proc.poll() is None, "serve did not start"
+        time.sleep(0.3)
+    try:
+        yield base, key
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+
+
+def test_client_and_remote_cli(server: tuple[str, str], settings: Settings, tmp_path: Path) -> None:
+    base, key = server
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_pdf(corpus / "herons.pdf", ["The grey heron stands motionless in shallow water."])
+    (corpus / "kingfisher.txt").write_text("The kingfisher dives for small fish from a perch.")
+
+    with Client(base, key) as client:
+        client.create_collection("birds")
+        seen: list[tuple[int, int]] = []
+        accepted = client.upload(
+            "birds", sorted(corpus.iterdir()), progress=lambda s, t: seen.append((s, t))
+        )
+        total = sum(p.stat().st_size for p in corpus.iterdir())
+        assert seen and seen[-1] == (total, total)
+        job = client.wait_job(accepted["job_id"], timeout=120)
+        assert (job["done"], job["failed"]) == (2, 0)
+        hits = client.search("kingfisher fish", collection="birds", k=3)["hits"]
+        assert "kingfisher" in hits[0]["text"]
+        answer = client.answer("What does the kingfisher dive for?", collection="birds")
+        assert not answer["abstained"] and answer["citations"]
+        events = list(
+            client.answer("What does the kingfisher dive for?", collection="birds", stream=True)
+        )
+        assert events[-1][0] == "answer" and {e for e, _ in events[:-1]} <= {"token"}
+        with pytest.raises(ClientError) as missing:
+            client.document("nope")
+        assert (missing.value.status, missing.value.code) == (404, "document_not_found")
+    with Client(base, "mmrag_0000_wrong") as stranger, pytest.raises(ClientError) as denied:
+        stranger.collections()
+    assert (denied.value.status, denied.value.code) == (401, "invalid_api_key")
+
+    remote = ("--url", base, "--api-key", key)
+    more = tmp_path / "more"
+    more.mkdir()
+    (more / "egret.md").write_text("# Egret\n\nThe little egret wades through the marsh.")
+    (more / "empty.txt").write_bytes(b"")
+    ingested = mmrag(settings, "ingest", str(more), "-c", "birds", *remote)
+    assert ingested.returncode == 1, ingested.stderr  # empty.txt fails
+    assert "indexed 1, skipped 0 (already present), failed 1 of 2" in ingested.stderr
+    found = mmrag(settings, "search", "egret marsh", "-c", "birds", *remote)
+    assert found.returncode == 0 and "egret" in found.stdout
+    asked = mmrag(settings, "ask", "What does the egret wade through?", "-c", "birds", *remote)
+    assert asked.returncode == 0 and "marsh" in asked.stdout and "[1]" in asked.stdout
+    refused = mmrag(settings, "search", "egret", "--url", base, "--api-key", "mmrag_1_bad")
+    assert refused.returncode == 2 and "invalid_api_key" in refused.stderr
