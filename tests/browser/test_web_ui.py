@@ -16,13 +16,16 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
 import pytest
 import uvicorn
 
 from api.app import create_app
+from mmrag.catalog import keys
+from mmrag.catalog.db import Catalog
+from mmrag.settings import Settings
 from tests.conftest import make_settings, settings_env
 from tests.media import write_pdf
 from tests.media_audio import wav_bytes
@@ -70,8 +73,13 @@ def _free_port() -> int:
         return port
 
 
+class Served(NamedTuple):
+    url: str
+    settings: Settings
+
+
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """Serve the API with uvicorn on a free loopback port, with one real worker process."""
     # Unmerged sound windows, so a search shows several moments of one recording.
     settings = make_settings(
@@ -96,7 +104,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert thread.is_alive() and time.monotonic() < deadline, "API did not start"
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield Served(f"http://127.0.0.1:{port}", settings)
     finally:
         server.should_exit = True
         thread.join(timeout=30)
@@ -105,6 +113,11 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             worker.wait(timeout=20)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+@pytest.fixture
+def base_url(served: Served) -> str:
+    return served.url
 
 
 @pytest.fixture
@@ -292,3 +305,40 @@ def test_errors_are_readable_and_the_key_is_sent(page: Page) -> None:
     page.wait_for_load_state("networkidle")
     assert page.evaluate("localStorage.getItem('mmrag.apiKey')") == "secret-key-1"
     assert sent and all(h == "Bearer secret-key-1" for h in sent)
+
+
+def test_with_a_key_every_call_and_picture_carries_it(
+    page: Page, served: Served, tmp_path: Path
+) -> None:
+    catalog = Catalog(served.settings.resolved_catalog_url)
+    with catalog.session() as session:
+        key_id, key = keys.create_key(session, "ui", keys.parse_grants("admin", []))
+    try:
+        time.sleep(2.1)  # the API caches "are there keys?" for 2 s
+        page.goto("/#/collections")
+        refused = page.locator("#errors .error[data-code='missing_api_key']")
+        refused.wait_for()
+        assert "Bearer" in refused.inner_text()
+
+        page.fill("#api-key", key)
+        page.click("#key-form button[type=submit]")
+        page.fill("#collection-name", "keyed")
+        page.click("#collection-form button[type=submit]")
+        page.wait_for_selector("#collection-title:has-text('keyed')")
+        pdf = write_pdf(tmp_path / "keyed.pdf", PAGES).read_bytes()
+        _drop_files(page, "#drop-zone", [("keyed.pdf", "application/pdf", pdf)])
+        page.locator(".job[data-status='done']").wait_for(timeout=60_000)
+
+        page.goto("/#/")
+        page.select_option("#search-collection", "keyed")
+        page.fill("#search-text", "cooling loop radiator")
+        page.click("#search-button")
+        figure = page.locator(".group[data-modality='text'] .hit .page").first
+        figure.locator(".bbox").wait_for()  # drawn once the render (fetched with the key) loads
+        render = figure.locator("img")
+        assert (render.get_attribute("src") or "").startswith("blob:")
+        assert render.evaluate("img => img.naturalWidth") == round(612 * RENDER_DPI / 72)
+    finally:
+        with catalog.session() as session:
+            keys.revoke(session, key_id)
+        catalog.dispose()
