@@ -5,26 +5,23 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 
 from api.app import create_app
 from mmrag import backup as backups
-from mmrag.catalog.models import DocumentRow, SegmentRow
 from mmrag.errors import BadInput, Conflict
 from mmrag.settings import Settings
 from tests.conftest import make_settings, settings_env
 from tests.e2e.conftest import WorkerFactory, upload, wait_job
+from tests.e2e.store_counts import assert_indexed_exactly_once, store_counts
 from tests.media import png_bytes, write_pdf
 from workers.runtime import Runtime
 
@@ -76,23 +73,6 @@ def worker_on(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
             proc.kill()
 
 
-def index_counts(settings: Settings) -> dict[str, Any]:
-    """Catalog, BM25 and per-space vector counts, and the vector segment ids (no duplicates)."""
-    rt = Runtime.open(settings)
-    with rt.catalog.session() as session:
-        statuses = dict(
-            session.execute(
-                select(DocumentRow.status, func.count()).group_by(DocumentRow.status)
-            ).all()
-        )
-        segments = session.scalar(select(func.count()).select_from(SegmentRow))
-    bm25 = rt.bm25.count()
-    rt.close()
-    with closing(sqlite3.connect(settings.index_dir / "faiss" / "records.sqlite")) as db:
-        vectors = sorted(db.execute("SELECT space, segment_id FROM records").fetchall())
-    return {"statuses": statuses, "segments": segments, "bm25": bm25, "vectors": vectors}
-
-
 @pytest.mark.slow
 def test_backup_while_ingesting_then_restore_answers_identically(
     client: TestClient, start_worker: WorkerFactory, settings: Settings, tmp_path: Path
@@ -126,9 +106,8 @@ def test_backup_while_ingesting_then_restore_answers_identically(
             job = wait_job(copy, job_b, timeout=180)
     assert (job["done"], job["failed"], job["total"]) == (24, 0, 24)
     wait_job(client, job_b, timeout=180)
-    counts = index_counts(restored)
-    assert counts == index_counts(settings)  # every file indexed exactly once, as live
-    assert counts["statuses"] == {"indexed": len(files_a) + 24}
+    assert_indexed_exactly_once(restored, len(files_a) + 24)
+    assert store_counts(restored) == store_counts(settings)  # segment for segment, as live
 
 
 def test_restore_refuses_a_non_empty_data_dir_and_a_non_backup(
