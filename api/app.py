@@ -51,10 +51,12 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
     keyed = [Depends(caller)]  # 401 on every other route unless a valid key is sent
     for module in (collections, documents, jobs, search, answer, media):
         app.include_router(module.router, dependencies=keyed)
-    app.include_router(metrics_router, dependencies=keyed)
+    if settings.metrics:
+        app.include_router(metrics_router, dependencies=keyed)
     # Multipart overhead on top of the file limit is small; allow 1 MiB for it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)
-    app.add_middleware(RequestMetrics)  # outermost: times everything, sets the request id
+    if settings.metrics:  # outermost: times everything, sets the request id
+        app.add_middleware(RequestMetrics)
     _document_manual_bodies(app)
     return app
 

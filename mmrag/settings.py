@@ -136,6 +136,7 @@ class Settings(BaseSettings):
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
 
     # Observability.
+    metrics: bool = Field(default=True, description="Serve /metrics and time requests.")
     log_format: str = Field(
         default="json", pattern="^(json|text)$", description="Log lines as JSON or text."
     )
