@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -75,3 +77,32 @@ def upload(client: TestClient, collection: str, files: list[tuple[str, bytes]], 
         files=[("files", (name, content)) for name, content in files],
         data=data,
     )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_serve(settings: Settings, timeout: float = 90) -> tuple[subprocess.Popen[str], str]:
+    """Start ``mmrag serve`` (API + local worker) on a free port; return it and its base URL
+    once /readyz counts a live worker."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mmrag", "serve", "--port", str(port)],
+        env=settings_env(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz").json()["checks"]["workers"]["live"] >= 1:
+                return proc, base
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline and proc.poll() is None, "serve did not start"
+        time.sleep(0.3)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import pytest
 
 from mmrag.settings import Settings
 from tests.conftest import settings_env
+from tests.e2e.conftest import start_serve
 from tests.media import png_bytes, write_pdf
 
 
@@ -65,33 +65,11 @@ def test_missing_path_is_reported(settings: Settings, tmp_path: Path) -> None:
     assert result.returncode == 1 and "no such file or directory" in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_serve_answers_ingests_and_stops_cleanly_on_ctrl_c(settings: Settings) -> None:
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mmrag", "serve", "--port", str(port)],
-        env=settings_env(settings),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_serve(settings)
+    deadline = time.monotonic() + 60
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz").json()["checks"]["workers"]["live"] >= 1:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, "serve did not start"
-            time.sleep(0.3)
         httpx.post(f"{base}/v1/collections", json={"name": "c"})
         up = httpx.post(f"{base}/v1/collections/c/documents", files={"files": ("a.txt", b"ibis")})
         job_id = up.json()["job_id"]

@@ -4,26 +4,18 @@ API keys on."""
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from mmrag.client import Client, ClientError
 from mmrag.settings import Settings
 from tests.conftest import settings_env
+from tests.e2e.conftest import start_serve
 from tests.media import write_pdf
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def mmrag(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -39,21 +31,7 @@ def server(settings: Settings) -> Iterator[tuple[str, str]]:
     created = mmrag(settings, "keys", "create", "tests", "--role", "admin")
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip()
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mmrag", "serve", "--port", str(port)],
-        env=settings_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz").json()["checks"]["workers"]["live"] >= 1:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline and proc.poll() is None, "serve did not start"
-        time.sleep(0.3)
+    proc, base = start_serve(settings)
     try:
         yield base, key
     finally:
