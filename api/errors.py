@@ -21,11 +21,14 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": description}
     for status, description in {
         400: "Unparseable body (multipart, form)",
+        401: "Missing, unknown or revoked API key",
+        403: "The API key's grants do not cover this",
         404: "Not found",
         409: "Conflict",
         413: "Payload too large",
         415: "Unsupported media type",
         422: "Invalid request",
+        507: "The data volume is nearly full (disk_full)",
     }.items()
 }
 

@@ -11,6 +11,7 @@ import ctypes
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -62,6 +63,10 @@ class BlobStore:
                 os.sync()
         finally:
             os.close(fd)
+
+    def free_bytes(self) -> int:
+        """Bytes free on the volume that holds the blobs (and, embedded, everything else)."""
+        return shutil.disk_usage(self.root).free
 
     def put_stream(self, stream: BinaryIO, max_bytes: int | None = None) -> tuple[str, int]:
         """Store a stream; return (key, size). Raise PayloadTooLarge past ``max_bytes``."""

@@ -62,6 +62,13 @@ class Conflict(MmragError):
     code = "conflict"
 
 
+class InsufficientStorage(MmragError):
+    """The data volume is (nearly) full: nothing new is accepted until space is freed."""
+
+    status = 507
+    code = "disk_full"
+
+
 class TransientError(MmragError):
     """A dependency is briefly unavailable; the work should be retried later."""
 

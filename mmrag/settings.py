@@ -148,6 +148,12 @@ class Settings(BaseSettings):
         default=300.0, gt=0, description="A queued document with no progress is re-enqueued."
     )
     sweep_interval_seconds: float = Field(default=15.0, gt=0)
+    min_free_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=0,
+        description="Headroom kept on the data volume: below it uploads get 507 and documents "
+        "fail with disk_full, so the catalog and indexes always have room to record it.",
+    )
     task_max_retries: int = Field(default=5, ge=0)
 
     @field_validator("channel_weights")

@@ -36,6 +36,7 @@ FAST = {
     "lease_seconds": 6.0,
     "task_max_retries": 2,
     "worker_concurrency": 2,
+    "min_free_bytes": 8 * 1024 * 1024,  # headroom kept small: test machines can be tight
 }
 
 

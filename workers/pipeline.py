@@ -65,6 +65,10 @@ def run_stage(rt: Runtime, document_id: str, stage: Stage, owner: str) -> Outcom
     if claim.attempts > max_attempts + 2:  # killed its worker over and over: a poison pill
         _fail(rt, claim, "worker_crashed", f"gave up after {claim.attempts - 1} attempts")
         return Outcome()
+    free = rt.blobs.free_bytes()
+    if free < rt.settings.min_free_bytes:  # fail while the headroom still lets us record it
+        _fail(rt, claim, "disk_full", _disk_full_reason(rt, free))
+        return Outcome()
     try:
         with _keep_lease(rt, claim):
             STAGES[stage](rt, claim)
@@ -77,10 +81,13 @@ def run_stage(rt: Runtime, document_id: str, stage: Stage, owner: str) -> Outcom
     except (
         TransientError, OperationalError, sqlite3.OperationalError, ConnectionError, TimeoutError
     ) as exc:  # fmt: skip
+        if "disk is full" in str(exc):  # SQLite's ENOSPC: retrying cannot help
+            _fail(rt, claim, "disk_full", _disk_full_reason(rt, rt.blobs.free_bytes()))
+            return Outcome()
         return _retry_or_fail(rt, claim, exc, max_attempts)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
-            _fail(rt, claim, "disk_full", "no space left on the data volume; free space and retry")
+            _fail(rt, claim, "disk_full", _disk_full_reason(rt, rt.blobs.free_bytes()))
             return Outcome()
         return _retry_or_fail(rt, claim, exc, max_attempts)
     except Exception as exc:  # a bug or a library choking on hostile input: fail, don't loop
@@ -89,6 +96,14 @@ def run_stage(rt: Runtime, document_id: str, stage: Stage, owner: str) -> Outcom
         return Outcome()
     log.info("%s done for document %s", stage.value, document_id)
     return Outcome(next_stage=next_stage(rt, stage))
+
+
+def _disk_full_reason(rt: Runtime, free: int) -> str:
+    return (
+        f"no space left on the data volume ({free // 1024**2} MiB free, headroom "
+        f"MMRAG_MIN_FREE_BYTES={rt.settings.min_free_bytes}); free space and upload the file "
+        "again"
+    )
 
 
 def _retry_or_fail(rt: Runtime, claim: leases.Claim, exc: Exception, max_attempts: int) -> Outcome:
