@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC
 
+import httpx
+from qdrant_client.http.exceptions import ResponseHandlingException
 from sqlalchemy.exc import OperationalError
 
 from index.bm25.base import TermDoc
@@ -41,6 +43,18 @@ def next_stage(rt: Runtime, stage: Stage) -> Stage | None:
     if stage == Stage.EXTRACT and not rt.settings.spaces:
         return Stage.INDEX
     return NEXT_STAGE.get(stage)
+
+
+# Errors that may go away by themselves: a store or broker briefly unreachable, a lock.
+TRANSIENT: tuple[type[Exception], ...] = (
+    TransientError,
+    OperationalError,
+    sqlite3.OperationalError,
+    ConnectionError,
+    TimeoutError,
+    httpx.TransportError,  # Qdrant (and other HTTP stores) unreachable
+    ResponseHandlingException,  # qdrant-client's wrapper of the same
+)
 
 
 class LeaseLost(Exception):
@@ -78,9 +92,7 @@ def run_stage(rt: Runtime, document_id: str, stage: Stage, owner: str) -> Outcom
     except BadInput as exc:
         _fail(rt, claim, exc.code, exc.message)
         return Outcome()
-    except (
-        TransientError, OperationalError, sqlite3.OperationalError, ConnectionError, TimeoutError
-    ) as exc:  # fmt: skip
+    except TRANSIENT as exc:
         if "disk is full" in str(exc):  # SQLite's ENOSPC: retrying cannot help
             _fail(rt, claim, "disk_full", _disk_full_reason(rt, rt.blobs.free_bytes()))
             return Outcome()
