@@ -13,8 +13,8 @@ repeat every question elsewhere on the page). A *labelled section* is a heading 
 text below it (up to the next heading); it is identified by its document and its heading
 text, which mmrag's HTML extractor puts last in ``Locator.section``.
 
-A query that still stands verbatim somewhere on its indexed page (a cross-reference quoting
-the question, a sentence said twice) is dropped. Two forms, each its own corpus:
+A query that still stands verbatim on any indexed page (a cross-reference quoting the
+question, a sentence said twice) is dropped. Two forms, each its own corpus:
 
 - ``cloze`` (inverse cloze): the query is the first sentence of at least
   ``MIN_QUERY_WORDS`` words in the section's answer; that sentence is deleted from the page
@@ -97,6 +97,7 @@ def build(form: str) -> tuple[list[Page], list[Label]]:
         raise ValueError(f"unknown form {form!r}; known: {FORMS}")
     pages: list[Page] = []
     labels: list[Label] = []
+    texts: list[str] = []
     for corpus, path in source_pages():
         name = f"{corpus}-{path.name}"
         with warnings.catch_warnings():  # the Debian pages are XHTML; lxml's HTML parser is fine
@@ -105,10 +106,12 @@ def build(form: str) -> tuple[list[Page], list[Label]]:
         _strip_chrome(soup)
         edit = _cloze if form == "cloze" else _question
         found = [edit(heading, n) for n, heading in enumerate(_unique_headings(soup))]
-        text = _page_text(soup)
-        labels += [Label(q, name, h, corpus) for q, h in filter(None, found) if q not in text]
+        texts.append(_page_text(soup))
+        labels += [Label(q, name, h, corpus) for q, h in filter(None, found)]
         pages.append(Page(name, str(soup)))
-    return pages, labels
+    # A query quoted verbatim on ANY indexed page (a "see also" cross-reference) measures
+    # string matching, not retrieval: drop it.
+    return pages, [label for label in labels if not any(label.query in t for t in texts)]
 
 
 def _page_text(soup: BeautifulSoup) -> str:
