@@ -216,10 +216,11 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, object]:
     if seeded.returncode != 0:
         sys.exit(f"seeding failed: {seeded.stderr[-2000:]}")
     serve = [*MMRAG, "serve", "--no-worker", "--host", HOST, "--port", str(port)]
+    nice = ["nice", "-n", str(args.worker_nice)] if args.worker_nice else []
     procs = [
         subprocess.Popen([*serve, "--data-dir", str(data_dir)], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        subprocess.Popen([*MMRAG, "worker", "--data-dir", str(data_dir), "--loglevel=ERROR"],
+        subprocess.Popen([*nice, *MMRAG, "worker", "--data-dir", str(data_dir), "--loglevel=ERROR"],
                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
     ]  # fmt: skip
     try:
@@ -263,6 +264,7 @@ def figures(
         "files_per_phase": files,
         "clients": args.clients,
         "worker_processes": args.processes,
+        "worker_nice": args.worker_nice,
         "search_alone": a,
         "search_during_ingestion": b,
         "p50_ratio": round(float(b["p50_ms"]) / float(a["p50_ms"]), 2),
@@ -297,6 +299,7 @@ def report(out: dict[str, object]) -> None:
             f"{i['files_per_s']:>6.2f} files/s  (indexed {i['done']}, failed {i['failed']})"
         )
     print(f"ingestion ratio (under load / alone): {out['ingest_ratio']}")
+    print(f"worker nice {out['worker_nice']}", end="; ")
     print(f"load average {out['load_average']} on {out['cpus']} CPUs")
     for sample in out["error_samples"]:  # type: ignore[attr-defined]
         print(f"error: {sample}")
@@ -309,6 +312,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help=f"at most {MAX_CLIENTS}")
     parser.add_argument("--search-seconds", type=float, default=30.0)
     parser.add_argument("--processes", type=int, default=2, help="worker processes")
+    parser.add_argument(
+        "--worker-nice", type=int, default=0, help="run the worker at this nice level (0-19)"
+    )
     parser.add_argument("--workdir", type=Path, help="keep corpus and data dir here")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
