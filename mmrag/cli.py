@@ -114,6 +114,8 @@ def worker_command(
     """Run a Celery worker on the configured broker."""
     settings = _settings(data_dir)
     logs.configure(settings.log_format, loglevel.upper())
+    if settings.worker_nice:  # searches on the same machine go first (bench/load.py)
+        os.nice(settings.worker_nice)
     from workers.app import app as celery
 
     worker = celery.Worker(
@@ -164,8 +166,14 @@ def ingest(
 
         raise typer.Exit(code=remote.ingest(url, api_key, paths, collection, wait, console))
 
+    from mmrag.errors import MmragError
+
     settings = _settings(data_dir)
-    job_id, accepted, skipped_paths = enqueue_paths(settings, paths, collection)
+    try:
+        job_id, accepted, skipped_paths = enqueue_paths(settings, paths, collection)
+    except MmragError as exc:  # a bad collection name, a full disk: one line, not a traceback
+        console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+        raise typer.Exit(code=2) from None
     for path, reason in skipped_paths:
         console.print(f"[yellow]not read[/yellow] {path}: {reason}")
     console.print(f"job {job_id}")

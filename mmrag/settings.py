@@ -143,6 +143,13 @@ class Settings(BaseSettings):
 
     # Work distribution.
     worker_concurrency: int = Field(default=2, gt=0)
+    worker_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="Scheduling niceness of worker processes, so that an API on the same "
+        "machine answers searches first (0: same priority).",
+    )
     lease_seconds: float = Field(default=120.0, gt=1)
     requeue_after_seconds: float = Field(
         default=300.0, gt=0, description="A queued document with no progress is re-enqueued."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 
 from mmrag.settings import Settings
 from tests.conftest import settings_env
-from tests.e2e.conftest import start_serve
+from tests.e2e.conftest import WorkerFactory, start_serve
 from tests.media import png_bytes, write_pdf
 
 
@@ -63,6 +64,25 @@ def test_ingest_a_folder_reports_counts_and_fails_on_bad_files(
 def test_missing_path_is_reported(settings: Settings, tmp_path: Path) -> None:
     result = mmrag(settings, "ingest", str(tmp_path / "nope"), "--collection", "c")
     assert result.returncode == 1 and "no such file or directory" in result.stderr
+
+
+def test_bad_collection_name_is_one_line_not_a_traceback(
+    settings: Settings, tmp_path: Path
+) -> None:
+    (tmp_path / "a.txt").write_text("x")
+    result = mmrag(settings, "ingest", str(tmp_path / "a.txt"), "--collection", "../etc")
+    assert result.returncode == 2 and "error" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_workers_run_at_lower_priority_than_the_api(start_worker: WorkerFactory) -> None:
+    worker = start_worker()
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    deadline = time.monotonic() + 30
+    while os.getpriority(os.PRIO_PROCESS, worker.pid) == base:  # set as the worker starts
+        assert time.monotonic() < deadline and worker.poll() is None
+        time.sleep(0.1)
+    assert os.getpriority(os.PRIO_PROCESS, worker.pid) == min(base + 10, 19)
 
 
 @pytest.mark.slow
