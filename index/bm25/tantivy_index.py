@@ -166,6 +166,7 @@ class TantivyBM25:
         return value
 
     def count(self) -> int:
+        self._fresh()  # another process may have committed since: /readyz and /metrics read this
         return int(self._index.searcher().num_docs)
 
     def close(self) -> None:

@@ -25,7 +25,8 @@ def _write(path: str, start: int) -> None:
 
 
 def test_several_processes_write_without_losing_anything(tmp_path: Path) -> None:
-    TantivyBM25(tmp_path / "bm25")
+    reader = TantivyBM25(tmp_path / "bm25")  # opened before the writers, as the API is
+    assert reader.count() == 0
     ctx = multiprocessing.get_context("spawn")
     workers = [ctx.Process(target=_write, args=(str(tmp_path / "bm25"), s)) for s in (0, 100)]
     for w in workers:
@@ -34,6 +35,7 @@ def test_several_processes_write_without_losing_anything(tmp_path: Path) -> None
         w.join(60)
         assert w.exitcode == 0
     assert TantivyBM25(tmp_path / "bm25").count() == 40
+    assert reader.count() == 40  # an open handle sees other processes' commits in its count
 
 
 def test_a_changed_tokenizer_is_refused(tmp_path: Path) -> None:
