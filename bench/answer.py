@@ -26,7 +26,7 @@ Per question: ``Retriever.search`` (k = ``answer_k``, the default channel weight
 ``answer_min_evidence`` is evaluated over the same hits (the first is the headline).
 
     .venv/bin/python bench/answer.py                     # ingest (~1 min) + evaluate
-    .venv/bin/python bench/answer.py --workdir /tmp/qa --min-evidence 0.4,0.5,0.6
+    .venv/bin/python bench/answer.py --workdir bench/out/answer --min-evidence 0.4,0.5,0.6
 """
 
 from __future__ import annotations

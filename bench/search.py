@@ -21,7 +21,7 @@ frames are printed.
 
     .venv/bin/python bench/search.py                       # 100k/space: ~3 min to build
     .venv/bin/python bench/search.py --segments 20000 --requests 200   # quick look
-    .venv/bin/python bench/search.py --workdir /tmp/sb --reuse --profile
+    .venv/bin/python bench/search.py --workdir bench/out/search --reuse --profile
 """
 
 from __future__ import annotations
