@@ -6,7 +6,7 @@ import base64
 import binascii
 import io
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import Request
 from PIL import Image
@@ -213,3 +213,27 @@ def _range(value: RangeIn, where: str) -> Range:
         )
     except ValueError as exc:
         raise BadInput(f"{where}: {exc}", code="bad_filter") from None
+
+
+def media_request_body(schema: str) -> dict[str, Any]:
+    """OpenAPI ``requestBody`` of a route read by :func:`read_media_request`: the ``schema``
+    model as JSON, or multipart with it as the ``request`` field beside image/audio files."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["request"],
+                        "properties": {
+                            "request": {"type": "string", "description": f"{schema} as JSON"},
+                            "image": {"type": "string", "format": "binary"},
+                            "audio": {"type": "string", "format": "binary"},
+                        },
+                    }
+                },
+            },
+        }
+    }

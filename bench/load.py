@@ -216,12 +216,12 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, object]:
     if seeded.returncode != 0:
         sys.exit(f"seeding failed: {seeded.stderr[-2000:]}")
     serve = [*MMRAG, "serve", "--no-worker", "--host", HOST, "--port", str(port)]
-    nice = ["nice", "-n", str(args.worker_nice)] if args.worker_nice else []
     procs = [
         subprocess.Popen([*serve, "--data-dir", str(data_dir)], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        subprocess.Popen([*nice, *MMRAG, "worker", "--data-dir", str(data_dir), "--loglevel=ERROR"],
-                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen([*MMRAG, "worker", "--data-dir", str(data_dir), "--loglevel=ERROR"],
+                         env={**env, "MMRAG_WORKER_NICE": str(args.worker_nice)},
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
     ]  # fmt: skip
     try:
         with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=60) as http:
@@ -313,7 +313,10 @@ def main() -> None:
     parser.add_argument("--search-seconds", type=float, default=30.0)
     parser.add_argument("--processes", type=int, default=2, help="worker processes")
     parser.add_argument(
-        "--worker-nice", type=int, default=0, help="run the worker at this nice level (0-19)"
+        "--worker-nice",
+        type=int,
+        default=10,
+        help="MMRAG_WORKER_NICE for the worker (0-19; 10 is mmrag's default, 0 = same as the API)",
     )
     parser.add_argument("--workdir", type=Path, help="keep corpus and data dir here")
     parser.add_argument("--json", type=Path, help="also write the figures here")

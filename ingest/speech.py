@@ -32,8 +32,8 @@ _CUT_SEARCH_S = 10.0  # a block is cut at its quietest 100 ms within this many f
 _PAUSE_S = 0.8  # a silence this long between words ends a passage
 
 _lock = threading.Lock()
-_models: dict[tuple[str, str], Any] = {}
-_failures: dict[tuple[str, str], str] = {}
+_models: dict[tuple[str, str, str], Any] = {}
+_failures: dict[tuple[str, str, str], str] = {}
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ def resolve_model(options: SpeechOptions) -> str:
 
 def speech_unavailable_reason(options: SpeechOptions) -> str | None:
     """Return why transcription cannot run, or None when it can (or has not been tried)."""
-    key = (options.model, str(options.model_path))
+    key = _key(options)
     if key in _failures:
         return _failures[key]
     try:
@@ -160,7 +160,7 @@ def load_model(options: SpeechOptions) -> Any:
 
     Raises :class:`LookupError` with the reason when it cannot be loaded.
     """
-    key = (options.model, str(options.model_path))
+    key = _key(options)
     with _lock:
         if key in _models:
             return _models[key]
@@ -176,6 +176,11 @@ def load_model(options: SpeechOptions) -> Any:
             raise LookupError(_failures[key]) from exc
         _models[key] = model
         return model
+
+
+def _key(options: SpeechOptions) -> tuple[str, str, str]:
+    """Models are shared per process by what they are loaded from and how."""
+    return options.model, str(options.model_path), options.compute_type
 
 
 def _cut_at_pauses(

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from mmrag.errors import BadInput, NotFound, PayloadTooLarge
+from mmrag.errors import BadInput, InsufficientStorage, NotFound, PayloadTooLarge
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1024 * 1024
@@ -67,6 +67,19 @@ class BlobStore:
     def free_bytes(self) -> int:
         """Bytes free on the volume that holds the blobs (and, embedded, everything else)."""
         return shutil.disk_usage(self.root).free
+
+    def ensure_room(self, min_free: int) -> None:
+        """Raise :class:`InsufficientStorage` when less than ``min_free`` bytes are free.
+
+        Writers check before they start, so that the headroom left still lets the catalog and
+        indexes record the refusal (SQLite cannot even fail a row on a full disk).
+        """
+        free = self.free_bytes()
+        if free < min_free:
+            raise InsufficientStorage(
+                f"no space left on the data volume: {free // 1024**2} MiB free, below the "
+                f"headroom MMRAG_MIN_FREE_BYTES={min_free}; free space and upload the file again"
+            )
 
     def put_stream(self, stream: BinaryIO, max_bytes: int | None = None) -> tuple[str, int]:
         """Store a stream; return (key, size). Raise PayloadTooLarge past ``max_bytes``."""

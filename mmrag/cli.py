@@ -190,18 +190,13 @@ def ingest(
 
 
 def _print_summary(report: object) -> None:
+    from dataclasses import asdict
+
     from mmrag.catalog.jobs import JobReport
+    from mmrag.remote import print_summary
 
     assert isinstance(report, JobReport)
-    types = ", ".join(f"{t}: {n}" for t, n in sorted(report.media_types.items())) or "none"
-    console.print(
-        f"indexed {report.done}, skipped {report.skipped} (already present), "
-        f"failed {report.failed} of {report.total}; indexed by type: {types}"
-    )
-    for kind, counts in sorted(report.kinds.items()):
-        console.print(f"  {kind}: {counts['indexed']} indexed, {counts['failed']} failed")
-    for error in report.errors:
-        console.print(f"[red]failed[/red] {error.filename}: {error.reason}")
+    print_summary([asdict(report)], console)
 
 
 @app.command()

@@ -7,7 +7,7 @@ Each function prints what the local command prints and returns its exit code: 0 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ def ingest(
             console.print(f"[red]error[/red] {exc.code}: {exc.message}")
             return 2
     failed = sum(r["failed"] for r in reports)
-    _summary(reports, console)
+    print_summary(reports, console)
     return 1 if failed or unreadable else 0
 
 
@@ -85,18 +85,24 @@ def _follow(client: Client, job_id: str, console: Console) -> dict[str, Any]:
         return client.wait_job(job_id, on_update=update)
 
 
-def _summary(reports: list[dict[str, Any]], console: Console) -> None:
+def print_summary(reports: Sequence[Mapping[str, Any]], console: Console) -> None:
+    """Print the end-of-ingestion summary of one or more job reports (``GET /v1/jobs`` shape;
+    the local CLI passes its :class:`~mmrag.catalog.jobs.JobReport` as a dict)."""
     total = {k: sum(r[k] for r in reports) for k in ("done", "skipped", "failed", "total")}
-    console.print(
-        f"indexed {total['done']}, skipped {total['skipped']} (already present), "
-        f"failed {total['failed']} of {total['total']}"
-    )
+    types: dict[str, int] = {}
     kinds: dict[str, dict[str, int]] = {}
     for report in reports:
+        for media_type, n in report.get("media_types", {}).items():
+            types[media_type] = types.get(media_type, 0) + n
         for kind, counts in report.get("kinds", {}).items():
             mine = kinds.setdefault(kind, {"indexed": 0, "failed": 0})
             for outcome, n in counts.items():
                 mine[outcome] = mine.get(outcome, 0) + n
+    by_type = ", ".join(f"{t}: {n}" for t, n in sorted(types.items())) or "none"
+    console.print(
+        f"indexed {total['done']}, skipped {total['skipped']} (already present), "
+        f"failed {total['failed']} of {total['total']}; indexed by type: {by_type}"
+    )
     for kind, counts in sorted(kinds.items()):
         console.print(f"  {kind}: {counts['indexed']} indexed, {counts['failed']} failed")
     for report in reports:

@@ -33,7 +33,11 @@ def accept(
     metadata: dict[str, Any] | None = None,
     source_uri: str | None = None,
 ) -> documents.Registration:
-    """Store an incoming file's bytes and register it as a queued document of ``job_id``."""
+    """Store an incoming file's bytes and register it as a queued document of ``job_id``.
+
+    Raises :class:`InsufficientStorage` below the disk headroom (API and CLI alike).
+    """
+    rt.blobs.ensure_room(rt.settings.min_free_bytes)
     key, size = rt.blobs.put_stream(stream, rt.settings.max_upload_bytes)
     with rt.catalog.session() as session:
         return documents.register_document(

@@ -28,7 +28,7 @@ from ingest.extract import extract_file
 from mmrag.catalog import collections, documents, leases
 from mmrag.catalog.models import CollectionRow, DocumentRow, SegmentRow
 from mmrag.domain import Modality, Segment, Stage
-from mmrag.errors import BadInput, TransientError
+from mmrag.errors import BadInput, InsufficientStorage, TransientError
 from mmrag.metadata import indexed_metadata
 from workers.embedding import embed_segments
 from workers.runtime import Runtime
@@ -79,9 +79,10 @@ def run_stage(rt: Runtime, document_id: str, stage: Stage, owner: str) -> Outcom
     if claim.attempts > max_attempts + 2:  # killed its worker over and over: a poison pill
         _fail(rt, claim, "worker_crashed", f"gave up after {claim.attempts - 1} attempts")
         return Outcome()
-    free = rt.blobs.free_bytes()
-    if free < rt.settings.min_free_bytes:  # fail while the headroom still lets us record it
-        _fail(rt, claim, "disk_full", _disk_full_reason(rt, free))
+    try:  # fail while the headroom still lets us record it
+        rt.blobs.ensure_room(rt.settings.min_free_bytes)
+    except InsufficientStorage as exc:
+        _fail(rt, claim, exc.code, exc.message)
         return Outcome()
     try:
         with _keep_lease(rt, claim):
@@ -94,13 +95,11 @@ def run_stage(rt: Runtime, document_id: str, stage: Stage, owner: str) -> Outcom
         return Outcome()
     except TRANSIENT as exc:
         if "disk is full" in str(exc):  # SQLite's ENOSPC: retrying cannot help
-            _fail(rt, claim, "disk_full", _disk_full_reason(rt, rt.blobs.free_bytes()))
-            return Outcome()
+            return _disk_full(rt, claim)
         return _retry_or_fail(rt, claim, exc, max_attempts)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
-            _fail(rt, claim, "disk_full", _disk_full_reason(rt, rt.blobs.free_bytes()))
-            return Outcome()
+            return _disk_full(rt, claim)
         return _retry_or_fail(rt, claim, exc, max_attempts)
     except Exception as exc:  # a bug or a library choking on hostile input: fail, don't loop
         log.exception("stage %s failed for %s", stage, document_id)
@@ -110,12 +109,15 @@ def run_stage(rt: Runtime, document_id: str, stage: Stage, owner: str) -> Outcom
     return Outcome(next_stage=next_stage(rt, stage))
 
 
-def _disk_full_reason(rt: Runtime, free: int) -> str:
-    return (
-        f"no space left on the data volume ({free // 1024**2} MiB free, headroom "
-        f"MMRAG_MIN_FREE_BYTES={rt.settings.min_free_bytes}); free space and upload the file "
-        "again"
+def _disk_full(rt: Runtime, claim: leases.Claim) -> Outcome:
+    """Fail the document for a full disk (ENOSPC met after the headroom check)."""
+    error = InsufficientStorage(
+        f"no space left on the data volume: {rt.blobs.free_bytes() // 1024**2} MiB free; "
+        f"raise MMRAG_MIN_FREE_BYTES (now {rt.settings.min_free_bytes}), free space and upload "
+        "the file again"
     )
+    _fail(rt, claim, error.code, error.message)
+    return Outcome()
 
 
 def _retry_or_fail(rt: Runtime, claim: leases.Claim, exc: Exception, max_attempts: int) -> Outcome:

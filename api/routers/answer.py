@@ -18,7 +18,7 @@ from api.auth import CallerDep, authorize
 from api.deps import RuntimeDep, segment_media_url
 from api.errors import error_body
 from api.schemas import AnswerIn, AnswerOut, CitationOut, SourceOut, UnsupportedOut
-from api.search_request import build_query, read_media_request
+from api.search_request import build_query, media_request_body, read_media_request
 from generate.answer import Answer, answer_stream, check_question, final_answer
 from generate.backends.registry import BackendRegistry
 from mmrag.catalog import collections
@@ -29,25 +29,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["answer"])
 _registry_lock = threading.Lock()
 
-_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/AnswerIn"}},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["request"],
-                    "properties": {
-                        "request": {"type": "string", "description": "AnswerIn as JSON"},
-                        "image": {"type": "string", "format": "binary"},
-                        "audio": {"type": "string", "format": "binary"},
-                    },
-                }
-            },
-        },
-    }
-}
+_BODY = media_request_body("AnswerIn")
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "model": AnswerOut,

@@ -15,7 +15,7 @@ from api.schemas import DocumentOut, DocumentPage, DocumentRef, SegmentOut, Uplo
 from mmrag.catalog import collections, documents, jobs
 from mmrag.catalog.models import CollectionRow, DocumentRow
 from mmrag.domain import Stage
-from mmrag.errors import BadInput, InsufficientStorage, PayloadTooLarge
+from mmrag.errors import BadInput, PayloadTooLarge
 from workers.app import send_stage
 from workers.bulk import accept
 from workers.maintenance import delete_document
@@ -64,12 +64,7 @@ def upload_documents(
         raise BadInput(
             f"at most {rt.settings.max_files_per_upload} files per upload", code="too_many_files"
         )
-    free = rt.blobs.free_bytes()
-    if free < rt.settings.min_free_bytes:
-        raise InsufficientStorage(
-            f"the data volume is nearly full ({free // 1024**2} MiB free, headroom "
-            f"MMRAG_MIN_FREE_BYTES={rt.settings.min_free_bytes}): free space and upload again"
-        )
+    rt.blobs.ensure_room(rt.settings.min_free_bytes)  # before the job exists: nothing left over
     names = [clean_filename(f.filename) for f in files]
     for upload, filename in zip(files, names, strict=True):  # refuse before storing any
         if upload.size is not None and upload.size > rt.settings.max_upload_bytes:

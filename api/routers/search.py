@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import CallerDep, authorize
 from api.deps import RuntimeDep, media_url, segment_media_url
 from api.schemas import ChannelExplain, HitOut, SearchIn, SearchOut
-from api.search_request import build_query, read_search_request
+from api.search_request import build_query, media_request_body, read_search_request
 from mmrag.catalog import collections
 from mmrag.domain import Hit
 from workers.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
-_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/SearchIn"}},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["request"],
-                    "properties": {
-                        "request": {"type": "string", "description": "SearchIn as JSON"},
-                        "image": {"type": "string", "format": "binary"},
-                        "audio": {"type": "string", "format": "binary"},
-                    },
-                }
-            },
-        },
-    }
-}
+_BODY = media_request_body("SearchIn")
 EXTRA_SCHEMAS = [SearchIn]
 
 
