@@ -7,40 +7,41 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from celery import Celery
 from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 
 from api import errors
-from api.auth import KeyCheck, caller
+from api.auth import caller
 from api.limits import BodySizeLimit
 from api.metrics import RequestMetrics
 from api.metrics import router as metrics_router
 from api.routers import answer, collections, documents, health, jobs, media, search
 from api.routers.ui import router as ui_router
+from api.state import ServiceState
 from mmrag import __version__
+from mmrag.doorbell import Doorbell, open_doorbell
 from mmrag.settings import Settings, get_settings
-from workers.app import create_app as create_celery
-from workers.runtime import Runtime
 
 
-def create_app(settings: Settings | None = None, celery: Celery | None = None) -> FastAPI:
-    """Return the API app; stores open at startup and close at shutdown."""
+def create_app(settings: Settings | None = None, doorbell: Doorbell | None = None) -> FastAPI:
+    """Return the API app; its state is composed at startup and closed at shutdown."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = app.state.runtime = Runtime.open(settings)
-        app.state.key_check = KeyCheck(runtime.catalog)
-        app.state.celery = celery or create_celery(settings)
+        state = app.state.service = ServiceState.open(
+            settings, doorbell or open_doorbell(settings)
+        )
+        app.state.key_check = state.key_check
         # Load the query encoders in the background: the first search need not pay for them,
         # and /readyz reports each space as loading, up, or disabled with its reason.
-        loader = threading.Thread(target=runtime.spaces.status, name="load-spaces", daemon=True)
+        spaces = state.indexes.spaces
+        loader = threading.Thread(target=spaces.status, name="load-spaces", daemon=True)
         loader.start()
         yield
         # Model libraries abort the interpreter if it exits while they are still loading.
         loader.join()
-        runtime.close()
+        state.close()
 
     app = FastAPI(
         title="mmrag", version=__version__, lifespan=lifespan, responses=errors.ERROR_RESPONSES

@@ -1,34 +1,73 @@
-"""Request dependencies as ``Annotated`` aliases."""
+"""Request dependencies as narrow ``Annotated`` aliases over the API's :class:`ServiceState`."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from celery import Celery
 from fastapi import Depends, Request
 
-from mmrag.domain import Segment
-from workers.runtime import Runtime
+from api.state import ServiceState
+from generate.backends.registry import BackendRegistry
+from index.indexes import Indexes
+from mmrag.blobs import BlobStore
+from mmrag.catalog.db import Catalog
+from mmrag.doorbell import Doorbell
+from mmrag.intake import Intake
+from mmrag.links import media_url, segment_media_url
+from mmrag.settings import Settings
+from retrieve.search import Retriever
+
+__all__ = ["media_url", "segment_media_url"]  # routers link media through these
 
 
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
+def get_state(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.service
+    return state
 
 
-def get_celery(request: Request) -> Celery:
-    celery: Celery = request.app.state.celery
-    return celery
+StateDep = Annotated[ServiceState, Depends(get_state)]
+# The whole state, for routes written before the narrow aliases below.
+RuntimeDep = StateDep
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-CeleryDep = Annotated[Celery, Depends(get_celery)]
+def get_settings(state: StateDep) -> Settings:
+    return state.settings
 
 
-def media_url(key: str | None, fragment: str = "") -> str | None:
-    return f"/v1/media/{key}{fragment}" if key else None
+def get_catalog(state: StateDep) -> Catalog:
+    return state.catalog
 
 
-def segment_media_url(segment: Segment) -> str | None:
-    link = segment.media_link()
-    return media_url(*link) if link else None
+def get_blobs(state: StateDep) -> BlobStore:
+    return state.blobs
+
+
+def get_indexes(state: StateDep) -> Indexes:
+    return state.indexes
+
+
+def get_retriever(state: StateDep) -> Retriever:
+    return state.retriever
+
+
+def get_doorbell(state: StateDep) -> Doorbell:
+    return state.doorbell
+
+
+def get_intake(state: StateDep) -> Intake:
+    return state.intake
+
+
+def get_answer_backends(state: StateDep) -> BackendRegistry:
+    return state.answer_backends
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
+IndexesDep = Annotated[Indexes, Depends(get_indexes)]
+RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
+DoorbellDep = Annotated[Doorbell, Depends(get_doorbell)]
+IntakeDep = Annotated[Intake, Depends(get_intake)]
+AnswerBackendsDep = Annotated[BackendRegistry, Depends(get_answer_backends)]
+

@@ -14,21 +14,18 @@ import threading
 import time
 from collections.abc import Iterator
 
-from celery import Celery
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import CallerDep, authorize
-from mmrag.catalog.models import DocumentRow, SegmentRow
-from mmrag.domain import Stage, media_kind
+from api.state import ServiceState
+from mmrag.catalog import counts
 from mmrag.logs import HEADER, REQUEST_ID, new_request_id
 from mmrag.metrics import REQUEST_SECONDS
-from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
@@ -38,7 +35,7 @@ router = APIRouter(tags=["health"])
 def metrics(request: Request, caller: CallerDep) -> Response:
     """Prometheus metrics of this API process and of the whole deployment's state."""
     authorize(caller, "read")  # deployment-wide figures: a key that reads every collection
-    _ensure_collector(request.app.state.runtime, request.app.state.celery)
+    _ensure_collector(request.app.state.service)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -81,9 +78,8 @@ class RequestMetrics:
 class DeploymentCollector(Collector):
     """Documents and segments by kind and outcome, queue depths, index sizes: at scrape."""
 
-    def __init__(self, runtime: Runtime, celery: Celery) -> None:
-        self.runtime = runtime
-        self.celery = celery
+    def __init__(self, state: ServiceState) -> None:
+        self.state = state
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield from self._catalog()
@@ -97,22 +93,12 @@ class DeploymentCollector(Collector):
         segments = GaugeMetricFamily(
             "mmrag_segments", "Segments of live documents by modality.", labels=["modality"]
         )
-        with self.runtime.catalog.session() as session:
-            by_type = session.execute(
-                select(DocumentRow.media_type, DocumentRow.status, func.count()).group_by(
-                    DocumentRow.media_type, DocumentRow.status
-                )
-            ).all()
-            by_modality = session.execute(
-                select(SegmentRow.modality, func.count()).group_by(SegmentRow.modality)
-            ).all()
-        totals: dict[tuple[str, str], int] = {}
-        for media_type, status, count in by_type:
-            key = (media_kind(media_type), str(status))
-            totals[key] = totals.get(key, 0) + count
+        with self.state.catalog.session() as session:
+            totals = counts.documents_by_kind_and_status(session)
+            by_modality = counts.segments_by_modality(session)
         for (kind, status), count in sorted(totals.items()):
             documents.add_metric([kind, status], count)
-        for modality, count in by_modality:
+        for modality, count in by_modality.items():
             segments.add_metric([modality], count)
         yield documents
         yield segments
@@ -122,12 +108,8 @@ class DeploymentCollector(Collector):
             "mmrag_queue_depth", "Messages waiting per Celery queue.", labels=["queue"]
         )
         try:
-            with self.celery.connection_for_read() as conn:
-                conn.ensure_connection(max_retries=1, timeout=2)
-                channel = conn.default_channel
-                for stage in Stage:
-                    _, count, _ = channel.queue_declare(queue=stage.value, passive=True)
-                    depth.add_metric([stage.value], count)
+            for queue, count in self.state.doorbell.queue_depths().items():
+                depth.add_metric([queue], count)
         except Exception as exc:  # a broker that is down shows as missing series, not a 500
             log.warning("queue depth unavailable: %s", exc)
         return depth
@@ -136,9 +118,10 @@ class DeploymentCollector(Collector):
         sizes = GaugeMetricFamily(
             "mmrag_index_entries", "Entries per index (bm25, and each space).", labels=["index"]
         )
-        counters = {"bm25": self.runtime.bm25.count}
-        for space in self.runtime.settings.spaces:
-            counters[space] = lambda space=space: self.runtime.vectors.count(space)  # type: ignore[misc]
+        indexes = self.state.indexes
+        counters = {"bm25": lambda: indexes.bm25.count()}
+        for space in self.state.settings.spaces:
+            counters[space] = lambda space=space: indexes.vectors.count(space)  # type: ignore[misc]
         for name, count in counters.items():
             try:
                 sizes.add_metric([name], count())
@@ -151,18 +134,18 @@ _collectors: dict[int, DeploymentCollector] = {}
 _lock = threading.Lock()
 
 
-def _ensure_collector(runtime: Runtime, celery: Celery) -> None:
-    """Register one collector for the live runtime (apps in tests come and go)."""
+def _ensure_collector(state: ServiceState) -> None:
+    """Register one collector for the live state (apps in tests come and go)."""
     with _lock:
-        _swap_collector(runtime, celery)
+        _swap_collector(state)
 
 
-def _swap_collector(runtime: Runtime, celery: Celery) -> None:
+def _swap_collector(state: ServiceState) -> None:
     for key, collector in list(_collectors.items()):
-        if collector.runtime is not runtime:
+        if collector.state is not state:
             REGISTRY.unregister(collector)
             del _collectors[key]
-    if id(runtime) not in _collectors:
-        collector = DeploymentCollector(runtime, celery)
+    if id(state) not in _collectors:
+        collector = DeploymentCollector(state)
         REGISTRY.register(collector)
-        _collectors[id(runtime)] = collector
+        _collectors[id(state)] = collector

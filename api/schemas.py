@@ -7,6 +7,11 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+# Search requests are read by retrieve/ (the CLI builds them too); the API serves them as is.
+from retrieve.request import FiltersIn, QueryIn, RangeIn, SearchIn
+
+__all__ = ["FiltersIn", "QueryIn", "RangeIn", "SearchIn"]
+
 
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -107,64 +112,6 @@ class DocumentOut(BaseModel):
 class DocumentPage(BaseModel):
     documents: list[DocumentOut]
     next_cursor: str | None
-
-
-Scalar = str | int | float | bool
-
-
-class QueryIn(Strict):
-    text: str | None = Field(default=None, description="Query text.")
-    image: str | None = Field(default=None, description="Query image, base64.")
-    audio: str | None = Field(default=None, description="Query sound, base64 (any format).")
-
-
-class RangeIn(Strict):
-    gte: float | str | None = Field(default=None, description="Number or ISO date.")
-    lte: float | str | None = None
-
-
-class FiltersIn(Strict):
-    document_ids: list[str] = Field(default_factory=list, max_length=1000)
-    modalities: list[str] = Field(default_factory=list, max_length=8)
-    media_types: list[str] = Field(default_factory=list, max_length=64)
-    metadata: dict[str, Scalar | list[Scalar] | RangeIn] = Field(
-        default_factory=dict, description="Declared metadata fields: value, list, or range."
-    )
-    created: RangeIn | None = Field(default=None, description="Ingestion time range.")
-
-
-class SearchIn(Strict):
-    collection: str | None = None
-    collections: list[str] = Field(default_factory=list, max_length=64)
-    query: QueryIn = Field(default_factory=QueryIn)
-    k: int = 10
-    filters: FiltersIn = Field(default_factory=FiltersIn)
-    channels: dict[str, Annotated[float, Field(allow_inf_nan=False)]] | None = Field(
-        default=None, description="Weight per channel (bm25, text, image, audio); 0 = off."
-    )
-    rrf_k: int | None = Field(
-        default=None, description="RRF constant; default: the rrf_k setting (60)."
-    )
-    group_by_document: bool = False
-    explain: bool = False
-    merge_span_s: float | None = Field(
-        default=None,
-        ge=0,
-        description="Merge audio/video hits of one file within this many seconds into one "
-        "span; 0 = off; default: the merge_span_seconds setting.",
-    )
-
-    @model_validator(mode="after")
-    def _needs_collection(self) -> SearchIn:
-        if not self.collection and not self.collections:
-            raise ValueError("give 'collection' or 'collections'")
-        return self
-
-    def collection_names(self) -> list[str]:
-        names = list(self.collections)
-        if self.collection and self.collection not in names:
-            names.insert(0, self.collection)
-        return names
 
 
 class ChannelExplain(BaseModel):

@@ -6,6 +6,9 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+# Search channels, in canonical order: one term index and one vector space each.
+CHANNELS = ("bm25", "text", "image", "audio")
+
 
 class Modality(StrEnum):
     TEXT = "text"

@@ -29,7 +29,7 @@ def ingest(
     wait: bool,
     console: Console,
 ) -> int:
-    from workers.bulk import walk
+    from mmrag.intake import walk
 
     files: list[Path] = []
     unreadable = 0

@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mmrag.domain import CHANNELS
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MMRAG_", env_file=".env", extra="ignore")
@@ -130,7 +132,7 @@ class Settings(BaseSettings):
 
     # Retrieval defaults (a request's "channels" and "rrf_k" override them).
     channel_weights: dict[str, float] = Field(
-        default={"bm25": 1.0, "text": 1.0, "image": 1.0, "audio": 1.0},
+        default_factory=lambda: dict.fromkeys(CHANNELS, 1.0),
         description="RRF weight per channel when a search names none; 0 turns one off.",
     )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
@@ -166,9 +168,9 @@ class Settings(BaseSettings):
     @field_validator("channel_weights")
     @classmethod
     def _known_channels(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(value) - {"bm25", "text", "image", "audio"})
+        unknown = sorted(set(value) - set(CHANNELS))
         if unknown:
-            raise ValueError(f"unknown channels {unknown}; known: bm25, text, image, audio")
+            raise ValueError(f"unknown channels {unknown}; known: {', '.join(CHANNELS)}")
         if any(weight < 0 for weight in value.values()):
             raise ValueError("channel weights must be >= 0")
         return value
@@ -247,15 +249,20 @@ class Settings(BaseSettings):
         return self.data_dir / "index"
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """Return the process-wide settings (read once from the environment).
+def load_settings(data_dir: Path | None = None) -> Settings:
+    """Return settings from the environment, with ``data_dir`` (a command's flag) on top.
 
     With ``offline`` set, the Hugging Face libraries are told so here, before any model code
     imports them (they read these variables once, at import).
     """
-    settings = Settings()
+    settings = Settings() if data_dir is None else Settings(data_dir=data_dir)
     if settings.offline:
         for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
             os.environ.setdefault(name, "1")
     return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (read once from the environment)."""
+    return load_settings()

@@ -10,9 +10,9 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from index.filters import Filter
+from mmrag.domain import CHANNELS
 from mmrag.errors import BadInput
 
-CHANNELS = ("bm25", "text", "image", "audio")
 DEFAULT_WEIGHTS: Mapping[str, float] = {name: 1.0 for name in CHANNELS}
 
 

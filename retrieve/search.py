@@ -28,6 +28,19 @@ class Spaces(Protocol):
     def get(self, name: str) -> Space: ...
 
 
+class Sources(Protocol):
+    """What channels read (``index.indexes.Indexes``); each opens on first use."""
+
+    @property
+    def bm25(self) -> BM25Index: ...
+
+    @property
+    def vectors(self) -> VectorStore: ...
+
+    @property
+    def spaces(self) -> Spaces: ...
+
+
 @dataclass(frozen=True)
 class SearchResult:
     hits: list[Hit]
@@ -40,9 +53,7 @@ class Retriever:
     """Runs a :class:`Query` over every active channel and fuses the rankings."""
 
     catalog: Catalog
-    bm25: BM25Index
-    store: VectorStore | None
-    spaces: Spaces | None
+    sources: Sources
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, "channel"))
 
     def search(self, query: Query) -> SearchResult:
@@ -73,12 +84,11 @@ class Retriever:
 
     def _channel(self, name: str) -> Callable[[Query, int], ChannelRun]:
         if name == "bm25":
-            return lambda query, depth: run_bm25(self.bm25, query, depth)
+            return lambda query, depth: run_bm25(self.sources.bm25, query, depth)
 
         def run(query: Query, depth: int) -> ChannelRun:
-            if self.spaces is None or self.store is None:
-                raise NotApplicable("no vector store")
-            return run_space(name, self.spaces.get(name), self.store, query, depth)
+            space = self.sources.spaces.get(name)
+            return run_space(name, space, self.sources.vectors, query, depth)
 
         return run
 

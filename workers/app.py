@@ -1,9 +1,13 @@
 """The Celery app: queues ``extract``, ``embed``, ``index``; late acks; catalog leases.
 
 Run a worker with ``mmrag worker`` (or ``celery -A workers.app worker -Q extract,embed,index``).
+Nothing is built at import: ``mmrag worker`` builds the app from its settings, and
+``workers.app.app`` (what ``celery -A`` looks up) is built on first access.
 """
 
 from __future__ import annotations
+
+from functools import cache
 
 from celery import Celery
 from kombu import Exchange, Queue
@@ -36,8 +40,15 @@ def create_app(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options=_transport_options(settings),
         worker_concurrency=settings.worker_concurrency,
+        mmrag_settings=settings,  # what tasks open their per-process Runtime from
     )
     return app
+
+
+def app_settings(app: Celery) -> Settings:
+    """Return the settings ``app`` was built from."""
+    settings: Settings = app.conf.mmrag_settings
+    return settings
 
 
 def _transport_options(settings: Settings) -> dict[str, object]:
@@ -58,4 +69,13 @@ def send_stage(app: Celery, stage: Stage, document_id: str) -> None:
     app.send_task(TASK_NAMES[stage], args=[document_id], queue=stage.value, headers=headers)
 
 
-app = create_app(get_settings())
+@cache
+def _default_app() -> Celery:
+    return create_app(get_settings())
+
+
+def __getattr__(name: str) -> Celery:
+    """Build ``app`` on first access (module attribute hook, PEP 562), never at import."""
+    if name == "app":
+        return _default_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

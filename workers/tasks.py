@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import Task, signals
+from celery import Task, shared_task, signals
 
 from mmrag.domain import Stage
 from mmrag.logs import REQUEST_ID
-from workers.app import TASK_NAMES, app, send_stage
+from workers.app import TASK_NAMES, app_settings, send_stage
+from workers.doorbell import CeleryDoorbell
 from workers.maintenance import Sweeper, worker_id
 from workers.pipeline import run_stage
 from workers.runtime import runtime
@@ -23,25 +24,26 @@ def _run(task: Task, document_id: str, stage: Stage) -> None:
 
 
 def _run_stage(task: Task, document_id: str, stage: Stage) -> None:
-    outcome = run_stage(runtime(), document_id, stage, owner=f"{worker_id()}:{task.request.id}")
+    rt = runtime(app_settings(task.app))
+    outcome = run_stage(rt, document_id, stage, owner=f"{worker_id()}:{task.request.id}")
     if outcome.next_stage is not None:
-        send_stage(app, outcome.next_stage, document_id)
+        send_stage(task.app, outcome.next_stage, document_id)
     elif outcome.retry_in is not None:
         # The lease was released; the retry claims it again (or the sweeper re-sends it).
         raise task.retry(countdown=outcome.retry_in, max_retries=None)
 
 
-@app.task(bind=True, name=TASK_NAMES[Stage.EXTRACT])
+@shared_task(bind=True, name=TASK_NAMES[Stage.EXTRACT])
 def extract(self: Task, document_id: str) -> None:
     _run(self, document_id, Stage.EXTRACT)
 
 
-@app.task(bind=True, name=TASK_NAMES[Stage.EMBED])
+@shared_task(bind=True, name=TASK_NAMES[Stage.EMBED])
 def embed(self: Task, document_id: str) -> None:
     _run(self, document_id, Stage.EMBED)
 
 
-@app.task(bind=True, name=TASK_NAMES[Stage.INDEX])
+@shared_task(bind=True, name=TASK_NAMES[Stage.INDEX])
 def index(self: Task, document_id: str) -> None:
     _run(self, document_id, Stage.INDEX)
 
@@ -50,12 +52,11 @@ _sweeper: Sweeper | None = None
 
 
 @signals.worker_ready.connect
-def _start_sweeper(**_: Any) -> None:
+def _start_sweeper(sender: Any, **_: Any) -> None:
     global _sweeper
-    rt = runtime()
-    _sweeper = Sweeper(
-        rt, lambda stage, doc: send_stage(app, stage, doc), rt.settings.sweep_interval_seconds
-    )
+    app = sender.app  # the sender is the worker's consumer
+    rt = runtime(app_settings(app))
+    _sweeper = Sweeper(rt, CeleryDoorbell(rt.settings, app), rt.settings.sweep_interval_seconds)
     _sweeper.start()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from itertools import chain
 from typing import Any
@@ -18,16 +17,12 @@ from api.auth import CallerDep, authorize
 from api.deps import RuntimeDep, segment_media_url
 from api.errors import error_body
 from api.schemas import AnswerIn, AnswerOut, CitationOut, SourceOut, UnsupportedOut
-from api.search_request import build_query, media_request_body, read_media_request
-from generate.answer import Answer, answer_stream, check_question, final_answer
-from generate.backends.registry import BackendRegistry
-from mmrag.catalog import collections
+from api.search_request import media_request_body, read_media_request
+from generate.answer import Answer, final_answer
 from mmrag.errors import MmragError
-from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["answer"])
-_registry_lock = threading.Lock()
 
 _BODY = media_request_body("AnswerIn")
 _RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -56,15 +51,12 @@ async def answer_endpoint(
     )
     for name in {body.collection, *body.collections} - {None}:
         authorize(caller, "read", name)
-    question = check_question(body.question, rt.settings)
-    backend = await run_in_threadpool(_backends(request, rt).get, body.backend)
-    hits, degraded = await run_in_threadpool(_retrieve, rt, body, question, image, audio)
-
-    def load_media(key: str) -> bytes:
-        with rt.blobs.open(key) as stream:
-            return stream.read()
-
-    events = answer_stream(question, hits, backend, rt.settings, load_media, image)
+    k = rt.settings.answer_k if body.k is None else body.k
+    search = body.search_body(body.question, k)
+    asking = await run_in_threadpool(
+        rt.answerer.ask, body.question, search, body.backend, image, audio
+    )
+    events, degraded = asking.events, asking.degraded
     if not body.stream:
         final = await run_in_threadpool(final_answer, events)
         return answer_out(final, degraded)
@@ -76,27 +68,6 @@ async def answer_endpoint(
         media_type="text/event-stream",
         headers={"cache-control": "no-store", "x-accel-buffering": "no"},
     )
-
-
-def _backends(request: Request, rt: Runtime) -> BackendRegistry:
-    with _registry_lock:
-        registry: BackendRegistry | None = getattr(request.app.state, "answer_backends", None)
-        if registry is None:
-            registry = request.app.state.answer_backends = BackendRegistry(rt.settings)
-        return registry
-
-
-def _retrieve(
-    rt: Runtime, body: AnswerIn, question: str, image: bytes | None, audio: bytes | None
-) -> tuple[list[Any], list[str]]:
-    k = rt.settings.answer_k if body.k is None else body.k
-    search = body.search_body(question, k)
-    fields: dict[str, str] = {}
-    with rt.catalog.session() as session:
-        for name in search.collection_names():
-            fields.update(collections.metadata_fields(collections.get_collection(session, name)))
-    result = rt.retriever.search(build_query(search, image, audio, rt.settings, fields))
-    return result.hits, result.degraded
 
 
 def _sse(events: Iterator[str | Answer], degraded: list[str]) -> Iterator[str]:

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import func, select
 
 from api.auth import CallerDep, authorize
-from api.deps import RuntimeDep
+from api.deps import CatalogDep
 from api.schemas import CollectionIn, CollectionOut
-from mmrag.catalog import collections
-from mmrag.catalog.models import CollectionRow, DocumentRow
-from mmrag.domain import DocumentStatus
+from mmrag.catalog import collections, counts
+from mmrag.catalog.models import CollectionRow
 
 router = APIRouter(prefix="/v1/collections", tags=["collections"])
 
 
 @router.post("", status_code=201)
-def create_collection(body: CollectionIn, rt: RuntimeDep, caller: CallerDep) -> CollectionOut:
+def create_collection(body: CollectionIn, catalog: CatalogDep, caller: CallerDep) -> CollectionOut:
     authorize(caller, "admin")
-    with rt.catalog.session() as session:
+    with catalog.session() as session:
         row = collections.create_collection(session, body.name, body.metadata_fields)
     return CollectionOut(
         name=row.name,
@@ -29,22 +27,16 @@ def create_collection(body: CollectionIn, rt: RuntimeDep, caller: CallerDep) -> 
 
 
 @router.get("")
-def list_collections(rt: RuntimeDep, caller: CallerDep) -> list[CollectionOut]:
+def list_collections(catalog: CatalogDep, caller: CallerDep) -> list[CollectionOut]:
     visible = None if caller is None else caller.collections("read")  # None: all
-    with rt.catalog.session() as session:
-        counts = dict(
-            session.execute(
-                select(DocumentRow.collection_id, func.count())
-                .where(DocumentRow.status != DocumentStatus.DELETED)
-                .group_by(DocumentRow.collection_id)
-            ).all()
-        )
+    with catalog.session() as session:
+        documents = counts.live_documents_per_collection(session)
         rows: list[CollectionRow] = collections.list_collections(session)
         return [
             CollectionOut(
                 name=r.name,
                 created_at=r.created_at,
-                documents=counts.get(r.id, 0),
+                documents=documents.get(r.id, 0),
                 metadata_fields=collections.metadata_fields(r),
             )
             for r in rows

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from api.auth import CallerDep, authorize
-from api.deps import CeleryDep, RuntimeDep, media_url
+from api.deps import CatalogDep, DoorbellDep, IntakeDep, StateDep, media_url
 from api.schemas import DocumentOut, DocumentPage, DocumentRef, SegmentOut, UploadOut
+from index.removal import delete_document
 from mmrag.catalog import collections, documents, jobs
 from mmrag.catalog.models import CollectionRow, DocumentRow
-from mmrag.domain import Stage
 from mmrag.errors import BadInput, PayloadTooLarge
-from workers.app import send_stage
-from workers.bulk import accept
-from workers.maintenance import delete_document
+from mmrag.intake import announce
 
-log = logging.getLogger(__name__)
 router = APIRouter(tags=["documents"])
 
 
@@ -52,32 +48,32 @@ def parse_metadata(raw: str | None) -> dict[str, Any]:
 @router.post("/v1/collections/{name}/documents", status_code=202)
 def upload_documents(
     name: str,
-    rt: RuntimeDep,
-    celery: CeleryDep,
+    intake: IntakeDep,
+    doorbell: DoorbellDep,
     caller: CallerDep,
     files: Annotated[list[UploadFile], File(description="one part per file")],
     metadata: Annotated[str | None, Form(description="JSON object for every file")] = None,
 ) -> UploadOut:
     authorize(caller, "write", name)
     meta = parse_metadata(metadata)
-    if len(files) > rt.settings.max_files_per_upload:
+    settings = intake.settings
+    if len(files) > settings.max_files_per_upload:
         raise BadInput(
-            f"at most {rt.settings.max_files_per_upload} files per upload", code="too_many_files"
+            f"at most {settings.max_files_per_upload} files per upload", code="too_many_files"
         )
-    rt.blobs.ensure_room(rt.settings.min_free_bytes)  # before the job exists: nothing left over
+    intake.blobs.ensure_room(settings.min_free_bytes)  # before the job exists: nothing left over
     names = [clean_filename(f.filename) for f in files]
     for upload, filename in zip(files, names, strict=True):  # refuse before storing any
-        if upload.size is not None and upload.size > rt.settings.max_upload_bytes:
+        if upload.size is not None and upload.size > settings.max_upload_bytes:
             raise PayloadTooLarge(
-                f"{filename} is larger than the limit of {rt.settings.max_upload_bytes} bytes"
+                f"{filename} is larger than the limit of {settings.max_upload_bytes} bytes"
             )
-    with rt.catalog.session() as session:
+    with intake.catalog.session() as session:
         collection_id = collections.get_collection(session, name).id
         job_id = jobs.create_job(session, collection_id).id
     refs, fresh = [], []
     for upload, filename in zip(files, names, strict=True):
-        reg = accept(
-            rt,
+        reg = intake.accept(
             upload.file,
             collection_id=collection_id,
             job_id=job_id,
@@ -87,29 +83,21 @@ def upload_documents(
         refs.append(DocumentRef(id=reg.document.id, filename=filename, status=reg.document.status))
         if reg.created:
             fresh.append(reg.document.id)
-    _announce(celery, fresh)
+    announce(doorbell, fresh)
     return UploadOut(job_id=job_id, documents=refs)
-
-
-def _announce(celery: CeleryDep, document_ids: list[str]) -> None:
-    for document_id in document_ids:
-        try:
-            send_stage(celery, Stage.EXTRACT, document_id)
-        except Exception:  # the broker is a doorbell; the sweeper re-sends what is queued
-            log.warning("broker unavailable; %s stays queued for the sweeper", document_id)
 
 
 @router.get("/v1/collections/{name}/documents")
 def list_documents(
     name: str,
-    rt: RuntimeDep,
+    catalog: CatalogDep,
     caller: CallerDep,
     status: str | None = None,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DocumentPage:
     authorize(caller, "read", name)
-    with rt.catalog.session() as session:
+    with catalog.session() as session:
         collection = collections.get_collection(session, name)
         rows = documents.list_documents(
             session, collection.id, status=status, after=cursor, limit=limit + 1
@@ -120,8 +108,8 @@ def list_documents(
 
 
 @router.get("/v1/documents/{document_id}")
-def get_document(document_id: str, rt: RuntimeDep, caller: CallerDep) -> DocumentOut:
-    with rt.catalog.session() as session:
+def get_document(document_id: str, catalog: CatalogDep, caller: CallerDep) -> DocumentOut:
+    with catalog.session() as session:
         row = documents.get_document(session, document_id)
         collection = session.get_one(CollectionRow, row.collection_id).name
         authorize(caller, "read", collection)
@@ -140,12 +128,12 @@ def get_document(document_id: str, rt: RuntimeDep, caller: CallerDep) -> Documen
 
 
 @router.delete("/v1/documents/{document_id}", status_code=204)
-def delete(document_id: str, rt: RuntimeDep, caller: CallerDep) -> Response:
+def delete(document_id: str, rt: StateDep, caller: CallerDep) -> Response:
     if caller is not None:
         with rt.catalog.session() as session:
             row = documents.get_document(session, document_id)
             authorize(caller, "write", session.get_one(CollectionRow, row.collection_id).name)
-    delete_document(rt, document_id)
+    delete_document(rt.catalog, rt.blobs, rt.indexes, document_id)
     return Response(status_code=204)
 
 

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import func, select, text
 
-from api.deps import CeleryDep, RuntimeDep
+from api.deps import StateDep
+from api.state import ServiceState
 from ingest.av import speech_options
 from ingest.base import ExtractOptions
 from ingest.ocr import ocr_available, ocr_unavailable_reason
 from ingest.speech import speech_unavailable_reason
-from mmrag.catalog.models import WorkerRow, utcnow
+from mmrag.catalog import heartbeats
+from mmrag.catalog.db import ping
 
 router = APIRouter(tags=["health"])
 
@@ -25,26 +25,20 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(rt: RuntimeDep, celery: CeleryDep) -> JSONResponse:
+def readyz(rt: StateDep) -> JSONResponse:
     checks: dict[str, Any] = {}
     workers = 0
     try:
         with rt.catalog.session() as session:
-            session.execute(text("SELECT 1"))
-            since = utcnow() - timedelta(seconds=3 * rt.settings.sweep_interval_seconds + 5)
-            workers = (
-                session.scalar(
-                    select(func.count()).select_from(WorkerRow).where(WorkerRow.last_seen > since)
-                )
-                or 0
-            )
+            ping(session)
+            workers = heartbeats.live_workers(session, rt.settings.sweep_interval_seconds)
         checks["catalog"] = {"up": True, "backend": rt.catalog.engine.dialect.name}
     except Exception as exc:
         checks["catalog"] = {"up": False, "reason": str(exc)[:200]}
     checks["blobs"] = {"up": rt.blobs.writable()}
-    checks["broker"] = _broker(celery)
+    checks["broker"] = rt.doorbell.status()
     try:
-        checks["bm25"] = {"up": True, "segments": rt.bm25.count()}
+        checks["bm25"] = {"up": True, "segments": rt.indexes.bm25.count()}
     except Exception as exc:
         checks["bm25"] = {"up": False, "reason": str(exc)[:200]}
     ocr_reason = ocr_unavailable_reason()
@@ -57,7 +51,7 @@ def readyz(rt: RuntimeDep, celery: CeleryDep) -> JSONResponse:
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
 
-def _speech(rt: RuntimeDep) -> dict[str, Any]:
+def _speech(rt: ServiceState) -> dict[str, Any]:
     """Whether workers can transcribe speech (model resolvable; loaded by workers, not here)."""
     if not rt.settings.speech:
         return {"up": False, "reason": "speech transcription is off (MMRAG_SPEECH)"}
@@ -67,11 +61,11 @@ def _speech(rt: RuntimeDep) -> dict[str, Any]:
             **({"reason": reason} if reason else {})}  # fmt: skip
 
 
-def _spaces(rt: RuntimeDep) -> dict[str, Any]:
+def _spaces(rt: ServiceState) -> dict[str, Any]:
     """Each configured space: loaded (with dim and device), disabled (why), or still loading."""
     out: dict[str, Any] = {}
     for name in rt.settings.spaces:
-        status = rt.spaces.peek(name)
+        status = rt.indexes.spaces.peek(name)
         if status is None:
             out[name] = {"up": False, "state": "loading"}
         elif status.enabled:
@@ -80,12 +74,3 @@ def _spaces(rt: RuntimeDep) -> dict[str, Any]:
         else:
             out[name] = {"up": False, "state": "disabled", "reason": status.reason}
     return out
-
-
-def _broker(celery: CeleryDep) -> dict[str, Any]:
-    try:
-        with celery.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        return {"up": True, "transport": conn.transport_cls}
-    except Exception as exc:
-        return {"up": False, "reason": str(exc)[:200]}

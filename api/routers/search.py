@@ -6,12 +6,14 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import CallerDep, authorize
-from api.deps import RuntimeDep, media_url, segment_media_url
+from api.deps import CatalogDep, RetrieverDep, SettingsDep, media_url, segment_media_url
 from api.schemas import ChannelExplain, HitOut, SearchIn, SearchOut
-from api.search_request import build_query, media_request_body, read_search_request
-from mmrag.catalog import collections
+from api.search_request import media_request_body, read_search_request
+from mmrag.catalog.db import Catalog
 from mmrag.domain import Hit
-from workers.runtime import Runtime
+from mmrag.settings import Settings
+from retrieve import service
+from retrieve.search import Retriever
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
@@ -21,12 +23,19 @@ EXTRA_SCHEMAS = [SearchIn]
 
 @router.post("/search", openapi_extra=_BODY)
 async def search_endpoint(
-    request: Request, response: Response, rt: RuntimeDep, caller: CallerDep
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    catalog: CatalogDep,
+    retriever: RetrieverDep,
+    caller: CallerDep,
 ) -> SearchOut:
-    body, image, audio = await read_search_request(request, rt.settings)
+    body, image, audio = await read_search_request(request, settings)
     for name in body.collection_names():
         authorize(caller, "read", name)
-    out, timings = await run_in_threadpool(_search, rt, body, image, audio)
+    out, timings = await run_in_threadpool(
+        _search, settings, catalog, retriever, body, image, audio
+    )
     response.headers["Server-Timing"] = ", ".join(
         f"{phase};dur={seconds * 1000:.2f}" for phase, seconds in timings.items()
     )
@@ -34,15 +43,15 @@ async def search_endpoint(
 
 
 def _search(
-    rt: Runtime, body: SearchIn, image: bytes | None, audio: bytes | None
+    settings: Settings,
+    catalog: Catalog,
+    retriever: Retriever,
+    body: SearchIn,
+    image: bytes | None,
+    audio: bytes | None,
 ) -> tuple[SearchOut, dict[str, float]]:
-    fields: dict[str, str] = {}
-    with rt.catalog.session() as session:
-        for name in body.collection_names():
-            fields.update(collections.metadata_fields(collections.get_collection(session, name)))
-    query = build_query(body, image, audio, rt.settings, fields)
-    result = rt.retriever.search(query)
-    hits = [_hit(h, query.explain) for h in result.hits]
+    result = service.search(catalog, retriever, settings, body, image, audio)
+    hits = [_hit(h, body.explain) for h in result.hits]
     return SearchOut(hits=hits, degraded=result.degraded), result.timings
 
 

@@ -54,6 +54,13 @@ def field_schema(value: Scalar) -> models.PayloadSchemaType:
     return models.PayloadSchemaType.FLOAT
 
 
+def open_qdrant_client(settings: Settings) -> QdrantClient:
+    """Return a client on the configured Qdrant server, or on local mode under the data dir."""
+    if settings.qdrant_url:
+        return QdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key)
+    return QdrantClient(path=str(settings.index_dir / "qdrant"))
+
+
 class QdrantStore:
     """Qdrant behind the :class:`~index.stores.base.VectorStore` protocol."""
 
@@ -71,10 +78,7 @@ class QdrantStore:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> QdrantStore:
-        if settings.qdrant_url:
-            client = QdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key)
-            return cls(client)
-        return cls.local(settings.index_dir / "qdrant")
+        return cls(open_qdrant_client(settings))
 
     def collection_name(self, space: str) -> str:
         return f"{self.prefix}_{space}"

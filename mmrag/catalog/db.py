@@ -55,6 +55,11 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def ping(session: Session) -> None:
+    """Raise unless the database answers a trivial query."""
+    session.execute(text("SELECT 1"))
+
+
 class Catalog:
     """Owns the engine and session factory; one per process and database URL."""
 

@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from api.schemas import SearchIn
-from api.search_request import build_query
 from mmrag.settings import Settings
+from retrieve.request import build_query
 
 
 def test_settings_give_the_default_weights_and_rrf_k(tmp_path: Path) -> None:

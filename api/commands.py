@@ -1,0 +1,160 @@
+"""The API's commands: ``mmrag serve`` and ``mmrag keys``."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from mmrag import logs
+from mmrag.commandline import DataDir, command_settings, console, exit_on_error, local_worker
+from mmrag.doorbell import Doorbell
+from mmrag.settings import Settings
+
+
+def serve(
+    data_dir: DataDir = None,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    worker: Annotated[bool, typer.Option(help="Also run one local worker.")] = True,
+) -> None:
+    """Run the REST API (and, by default, one local worker) until Ctrl-C."""
+    import uvicorn
+
+    from api.app import create_app
+    from mmrag.doorbell import open_doorbell
+
+    settings = command_settings(data_dir)
+    logs.configure(settings.log_format)
+    if not _is_loopback(host) and not _keys_exist(settings):
+        console.print(
+            f"[red]refusing to listen on {host}[/red]: no API keys exist, so anyone who "
+            "can reach it could read and change everything. Create one first "
+            "(`mmrag keys create admin --role admin`) or bind 127.0.0.1."
+        )
+        raise typer.Exit(code=2)
+    doorbell = open_doorbell(settings)
+    resent = _finish_earlier_work(settings, doorbell)
+    if resent:
+        console.print(f"re-announced {resent} documents left unfinished by an earlier run")
+    console.print(f"mmrag serving {settings.data_dir} on http://{host}:{port}")
+    with local_worker(settings, enabled=worker):
+        uvicorn.run(
+            create_app(settings, doorbell), host=host, port=port, log_level="info", log_config=None
+        )
+
+
+def _keys_exist(settings: Settings) -> bool:
+    from mmrag.catalog.db import Catalog
+    from mmrag.catalog.keys import any_active
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    catalog = Catalog(settings.resolved_catalog_url)
+    try:
+        with catalog.session() as session:
+            return any_active(session)
+    finally:
+        catalog.dispose()
+
+
+def _finish_earlier_work(settings: Settings, doorbell: Doorbell) -> int:
+    """Re-announce stranded documents and finish interrupted deletions; return how many."""
+    from index.indexes import open_indexes
+    from index.removal import purge_deleted
+    from mmrag.blobs import BlobStore
+    from mmrag.catalog.db import Catalog
+    from mmrag.intake import reannounce_strays
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    catalog, indexes = Catalog(settings.resolved_catalog_url), open_indexes(settings)
+    try:
+        resent = reannounce_strays(catalog, doorbell, settings.requeue_after_seconds)
+        purge_deleted(catalog, BlobStore(settings.blob_dir), indexes)
+        return resent
+    finally:
+        indexes.close()
+        catalog.dispose()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="Who or what the key is for.")],
+    role: Annotated[str, typer.Option(help="read, write (includes read) or admin (all).")] = "read",
+    collection: Annotated[
+        list[str] | None, typer.Option("--collection", "-c", help="Repeat; default: all.")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create an API key and print it (it is stored hashed and cannot be shown again)."""
+    from mmrag.catalog import keys
+    from mmrag.catalog.db import Catalog
+
+    catalog = Catalog(command_settings(data_dir).resolved_catalog_url)
+    try:
+        with exit_on_error(), catalog.session() as session:
+            key_id, key = keys.create_key(session, name, keys.parse_grants(role, collection or []))
+    finally:
+        catalog.dispose()
+    where = ", ".join(collection) if collection else "all collections"
+    console.print(f"created key {key_id} ({name}): {role} on {where}")
+    typer.echo(key)  # alone on stdout, for scripts
+
+
+@keys_app.command("list")
+def keys_list(data_dir: DataDir = None) -> None:
+    """List keys (id, name, grants, created, revoked); secrets are never shown."""
+    from mmrag.catalog import keys
+    from mmrag.catalog.db import Catalog
+
+    catalog = Catalog(command_settings(data_dir).resolved_catalog_url)
+    with catalog.session() as session:
+        rows = keys.list_keys(session)
+    catalog.dispose()
+    table = Table("id", "name", "grants", "created", "revoked")
+    for row in rows:
+        grants = "; ".join(_grant_text(g) for g in row.grants)
+        revoked = row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else ""
+        created = row.created_at.isoformat(timespec="seconds")
+        table.add_row(row.id, row.name, grants, created, revoked)
+    console.print(table)
+
+
+def _grant_text(grant: dict[str, object]) -> str:
+    collections = grant.get("collections")
+    names = ", ".join(str(c) for c in collections) if isinstance(collections, list) else ""
+    return f"{grant.get('role')}: {names}"
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str, data_dir: DataDir = None) -> None:
+    """Revoke a key: API processes refuse it within a few seconds."""
+    from mmrag.catalog import keys
+    from mmrag.catalog.db import Catalog
+
+    catalog = Catalog(command_settings(data_dir).resolved_catalog_url)
+    try:
+        with exit_on_error(), catalog.session() as session:
+            keys.revoke(session, key_id)
+    finally:
+        catalog.dispose()
+    console.print(f"revoked key {key_id}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the API's commands to the ``mmrag`` root."""
+    app.command()(serve)
+    app.add_typer(keys_app, name="keys")

@@ -1,0 +1,91 @@
+"""What every ``mmrag`` command shares: options, settings from flags, one way to fail.
+
+The packages that own commands (api: serve, keys; workers: worker, ingest; retrieve: search;
+generate: ask; index: backup, restore) build them from these parts; ``mmrag.cli`` is the
+root that registers them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from mmrag.errors import MmragError
+from mmrag.settings import Settings, get_settings, load_settings
+
+console = Console(stderr=True, soft_wrap=True)
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory (default: MMRAG_DATA_DIR).")
+]
+RemoteUrl = Annotated[
+    str | None,
+    typer.Option("--url", envvar="MMRAG_URL", help="A remote mmrag server instead of DATA_DIR."),
+]
+ApiKey = Annotated[
+    str | None, typer.Option("--api-key", envvar="MMRAG_API_KEY", help="Key for --url.")
+]
+Collections = Annotated[
+    list[str] | None, typer.Option("--collection", "-c", help="Collections (default all).")
+]
+
+
+def command_settings(data_dir: Path | None) -> Settings:
+    """Return the settings a command runs with: the environment, ``--data-dir`` on top."""
+    return get_settings() if data_dir is None else load_settings(data_dir)
+
+
+def fail(code: str, message: str, *, lead: str = "", exit_code: int = 2) -> NoReturn:
+    """Print ``error CODE: MESSAGE`` as one line (after ``lead``) and exit."""
+    console.print(f"{lead}[red]error[/red] {code}: {message}")
+    raise typer.Exit(code=exit_code)
+
+
+@contextmanager
+def exit_on_error(*also: type[Exception], lead: str = "") -> Iterator[None]:
+    """Turn a domain error (and the ``also`` kinds, as bad input) into one line and exit 2."""
+    try:
+        yield
+    except MmragError as exc:  # a bad name, a full disk, a refused request: not a traceback
+        fail(exc.code, exc.message, lead=lead)
+    except also as exc:
+        fail("bad_input", str(exc), lead=lead)
+
+
+def read_file(path: Path | None) -> bytes | None:
+    """Return the bytes of a query file given on the command line (None when not given)."""
+    if path is None:
+        return None
+    if not path.is_file():
+        console.print(f"[red]error[/red] no such file: {path}")
+        raise typer.Exit(code=2)
+    return path.read_bytes()
+
+
+@contextmanager
+def local_worker(settings: Settings, *, enabled: bool) -> Iterator[None]:
+    """Run ``mmrag worker`` on ``settings``' data dir as a child process during the block."""
+    if not enabled:
+        yield
+        return
+    command = [sys.executable, "-m", "mmrag", "worker", "--loglevel=WARNING"]
+    command += ["--data-dir", str(settings.data_dir)]
+    child = subprocess.Popen(command, env=dict(os.environ))
+    try:
+        yield
+    finally:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
