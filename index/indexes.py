@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 
 from index.bm25 import open_bm25
 from index.bm25.base import BM25Index
+from index.engine_errors import Errors, GuardedBM25, GuardedVectors, translated
 from index.spaces.registry import SpaceRegistry
 from index.stores.base import VectorStore
+from index.stores.checks import UnknownSpace
 from mmrag.settings import Settings
 
 if TYPE_CHECKING:
@@ -33,18 +35,32 @@ class Indexes:
     def vectors(self) -> VectorStore:
         with self._lock:
             if self.settings.vector_store == "qdrant":
-                from index.stores.qdrant import QdrantStore
+                from index.stores.qdrant import ENGINE_ERRORS, QdrantStore
 
-                return QdrantStore(self._qdrant)
+                with translated("qdrant", ENGINE_ERRORS):
+                    qdrant = QdrantStore(self._qdrant)
+                return GuardedVectors(qdrant, "qdrant", ENGINE_ERRORS)
+            from index.stores.faiss import ENGINE_ERRORS as FAISS_ERRORS
             from index.stores.faiss import FaissStore
 
-            return FaissStore.from_settings(self.settings)
+            with translated("faiss", FAISS_ERRORS):
+                faiss = FaissStore.from_settings(self.settings)
+            return GuardedVectors(faiss, "faiss", FAISS_ERRORS)
 
     @cached_property
     def bm25(self) -> BM25Index:
         with self._lock:
-            qdrant = self._qdrant if self.settings.vector_store == "qdrant" else None
-            return open_bm25(self.settings, qdrant=qdrant)
+            engine, errors = self._bm25_engine()
+            with translated(engine, errors):
+                qdrant = self._qdrant if self.settings.vector_store == "qdrant" else None
+                return GuardedBM25(open_bm25(self.settings, qdrant=qdrant), engine, errors)
+
+    def _bm25_engine(self) -> tuple[str, Errors]:
+        if self.settings.vector_store == "qdrant":
+            from index.stores.qdrant import ENGINE_ERRORS
+
+            return "qdrant", ENGINE_ERRORS
+        return "tantivy", ()  # its I/O errors are OSErrors, which callers already handle
 
     @cached_property
     def spaces(self) -> SpaceRegistry:
@@ -56,6 +72,26 @@ class Indexes:
 
         with self._lock:
             return open_qdrant_client(self.settings)
+
+    def probe(self) -> dict[str, dict[str, object]]:
+        """Ask each store whether it answers, as /readyz reports it (bm25, vectors)."""
+        backend = self.settings.vector_store
+        try:
+            bm25: dict[str, object] = {"up": True, "segments": self.bm25.count()}
+        except Exception as exc:  # any failure to answer is "down", with its reason
+            bm25 = {"up": False, "reason": str(exc)[:200]}
+        try:
+            entries = {space: self._entries(space) for space in self.settings.spaces}
+            vectors: dict[str, object] = {"up": True, "backend": backend, "entries": entries}
+        except Exception as exc:
+            vectors = {"up": False, "backend": backend, "reason": str(exc)[:200]}
+        return {"bm25": bm25, "vectors": vectors}
+
+    def _entries(self, space: str) -> int:
+        try:
+            return self.vectors.count(space)
+        except UnknownSpace:  # nothing embedded in this space yet
+            return 0
 
     def opened(self) -> list[str]:
         """Return the names of the stores this process has opened so far."""

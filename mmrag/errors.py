@@ -7,6 +7,8 @@ handler; workers turn a :class:`BadInput` into a failed document (no retry) and 
 
 from __future__ import annotations
 
+import errno
+
 
 class MmragError(Exception):
     """Base error: ``code`` is machine-readable and stable, ``status`` the HTTP status."""
@@ -74,3 +76,21 @@ class TransientError(MmragError):
 
     status = 503
     code = "unavailable"
+
+
+def from_engine(engine: str, exc: BaseException) -> MmragError:
+    """Return the kernel error an engine's failure means: a full disk, or a brief outage.
+
+    Stores call this on the errors their engine raises when it is unreachable, locked or
+    out of space, so callers handle :class:`InsufficientStorage` and :class:`TransientError`
+    and never the engine's own exception types.
+    """
+    if _disk_full(exc):
+        return InsufficientStorage(f"{engine}: no space left on the data volume ({exc})")
+    return TransientError(f"{engine} unavailable: {type(exc).__name__}: {exc}")
+
+
+def _disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    return "disk is full" in str(exc)  # SQLite's SQLITE_FULL, through any wrapper

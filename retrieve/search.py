@@ -75,6 +75,9 @@ class Retriever:
                 if exc.status < 500 and exc.code != "space_disabled":
                     raise
                 degraded.append(f"{name}: {exc.message}")
+            except Exception as exc:  # a channel that breaks costs its ranking, not the search
+                log.warning("channel %s failed", name, exc_info=True)
+                degraded.append(f"{name}: {type(exc).__name__}: {exc}")
         channels_s = time.perf_counter() - started
         # Channels run concurrently: the slowest encoder bounds encoding, the rest is lookup.
         encode_s = max((run.encode_s for run in runs.values()), default=0.0)

@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import errno
 import logging
-import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC
-
-import httpx
-from qdrant_client.http.exceptions import ResponseHandlingException
-from sqlalchemy.exc import OperationalError
 
 from index.bm25.base import TermDoc
 from index.filters import Payload
@@ -43,18 +38,6 @@ def next_stage(rt: Runtime, stage: Stage) -> Stage | None:
     if stage == Stage.EXTRACT and not rt.settings.spaces:
         return Stage.INDEX
     return NEXT_STAGE.get(stage)
-
-
-# Errors that may go away by themselves: a store or broker briefly unreachable, a lock.
-TRANSIENT: tuple[type[Exception], ...] = (
-    TransientError,
-    OperationalError,
-    sqlite3.OperationalError,
-    ConnectionError,
-    TimeoutError,
-    httpx.TransportError,  # Qdrant (and other HTTP stores) unreachable
-    ResponseHandlingException,  # qdrant-client's wrapper of the same
-)
 
 
 class LeaseLost(Exception):
@@ -93,11 +76,11 @@ def run_stage(rt: Runtime, document_id: str, stage: Stage, owner: str) -> Outcom
     except BadInput as exc:
         _fail(rt, claim, exc.code, exc.message)
         return Outcome()
-    except TRANSIENT as exc:
-        if "disk is full" in str(exc):  # SQLite's ENOSPC: retrying cannot help
-            return _disk_full(rt, claim)
+    except InsufficientStorage:  # the stores translate their engines' ENOSPC into this
+        return _disk_full(rt, claim)
+    except TransientError as exc:  # a store briefly unreachable or locked
         return _retry_or_fail(rt, claim, exc, max_attempts)
-    except OSError as exc:
+    except OSError as exc:  # timeouts and refused connections are OSErrors too
         if exc.errno == errno.ENOSPC:
             return _disk_full(rt, claim)
         return _retry_or_fail(rt, claim, exc, max_attempts)
@@ -121,7 +104,7 @@ def _disk_full(rt: Runtime, claim: leases.Claim) -> Outcome:
 
 
 def _retry_or_fail(rt: Runtime, claim: leases.Claim, exc: Exception, max_attempts: int) -> Outcome:
-    reason = f"{type(exc).__name__}: {exc}"
+    reason = exc.message if isinstance(exc, TransientError) else f"{type(exc).__name__}: {exc}"
     if claim.attempts >= max_attempts:
         _fail(rt, claim, "transient_error", f"gave up after {claim.attempts} attempts: {reason}")
         return Outcome()
@@ -151,7 +134,7 @@ def _keep_lease(rt: Runtime, claim: leases.Claim) -> Iterator[None]:
                     if not leases.renew(session, claim, rt.settings.lease_seconds):
                         lost.set()
                         return
-            except OperationalError:
+            except TransientError:
                 log.warning("could not renew lease on %s; will try again", claim.document_id)
 
     thread = threading.Thread(target=renew, name=f"lease-{claim.document_id}", daemon=True)

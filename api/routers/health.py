@@ -37,17 +37,13 @@ def readyz(rt: StateDep) -> JSONResponse:
         checks["catalog"] = {"up": False, "reason": str(exc)[:200]}
     checks["blobs"] = {"up": rt.blobs.writable()}
     checks["broker"] = rt.doorbell.status()
-    try:
-        checks["bm25"] = {"up": True, "segments": rt.indexes.bm25.count()}
-    except Exception as exc:
-        checks["bm25"] = {"up": False, "reason": str(exc)[:200]}
+    checks.update(rt.indexes.probe())
     ocr_reason = ocr_unavailable_reason()
     checks["ocr"] = {"up": ocr_available(), **({"reason": ocr_reason} if ocr_reason else {})}
     checks["speech"] = _speech(rt)
     checks["spaces"] = _spaces(rt)
-    checks["vectors"] = {"up": True, "backend": rt.settings.vector_store}
     checks["workers"] = {"live": workers}
-    ready = all(checks[name]["up"] for name in ("catalog", "blobs", "broker", "bm25"))
+    ready = all(checks[name]["up"] for name in ("catalog", "blobs", "broker", "bm25", "vectors"))
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
 

@@ -16,6 +16,7 @@ Layout under ``root``: ``records.sqlite`` (records + change sequence, see
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import threading
 import time
 from collections.abc import Sequence
@@ -47,6 +48,8 @@ from mmrag.settings import Settings
 
 Key = tuple[str, str]  # (space, collection)
 Scored = list[tuple[float, int]]
+# What the record log (SQLite) raises when it is locked past its timeout, or full.
+ENGINE_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
 
 
 @dataclasses.dataclass(frozen=True)

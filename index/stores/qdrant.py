@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 from numpy.typing import NDArray
 from qdrant_client import QdrantClient, models
-from qdrant_client.http.exceptions import UnexpectedResponse
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from index.filters import Filter, Payload, Scalar
 from index.stores.base import VectorHit, VectorRecord
@@ -52,6 +53,9 @@ def field_schema(value: Scalar) -> models.PayloadSchemaType:
     if isinstance(value, str):
         return models.PayloadSchemaType.KEYWORD
     return models.PayloadSchemaType.FLOAT
+
+# What qdrant-client raises when the server is unreachable or times out.
+ENGINE_ERRORS: tuple[type[Exception], ...] = (httpx.TransportError, ResponseHandlingException)
 
 
 def open_qdrant_client(settings: Settings) -> QdrantClient:

@@ -12,8 +12,10 @@ from alembic import command
 from alembic.config import Config
 from filelock import FileLock
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mmrag.errors import from_engine
 from mmrag.sqlite_file import set_wal
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -72,9 +74,16 @@ class Catalog:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """Yield a session in a transaction: committed on success, rolled back on error."""
-        with self._sessions.begin() as session:
-            yield session
+        """Yield a session in a transaction: committed on success, rolled back on error.
+
+        A database that is unreachable, locked or full raises the kernel's
+        :class:`TransientError` or :class:`InsufficientStorage`.
+        """
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except OperationalError as exc:
+            raise from_engine("catalog", exc) from exc
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -50,3 +50,16 @@ def test_documents_fail_with_a_retryable_reason(
         again = upload(client, "q", [("a.txt", b"harbour lights at dusk")]).json()
         assert again["documents"][0]["id"] == accepted["documents"][0]["id"]
         assert again["documents"][0]["status"] == "queued"  # a failed document is retried
+
+
+def test_a_search_with_qdrant_unreachable_is_degraded_not_a_500(settings: Settings) -> None:
+    with TestClient(create_app(settings)) as client:
+        client.post("/v1/collections", json={"name": "q"})
+        response = client.post("/v1/search", json={"collection": "q", "query": {"text": "dusk"}})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["hits"] == []
+        down = sorted(r for r in body["degraded"] if r.startswith(("bm25:", "text:")))
+        assert len(down) == 2 and all("qdrant unavailable" in r for r in down), body
+        vectors = client.get("/readyz").json()["checks"]["vectors"]
+        assert vectors["up"] is False and "qdrant unavailable" in vectors["reason"]

@@ -146,3 +146,24 @@ def test_a_disabled_space_degrades_the_search_and_says_why(tmp_path: Path) -> No
         assert reason.startswith("audio:") and "MMRAG_AUDIO_MODEL" in reason
         ready = client.get("/readyz").json()["checks"]["spaces"]["audio"]
         assert ready["up"] is False and "MMRAG_AUDIO_MODEL" in ready["reason"]
+
+
+def test_a_bm25_index_that_raises_degrades_the_search_instead_of_failing_it(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path / "data", spaces=["text"])
+    broken = settings.index_dir / "bm25"
+    broken.mkdir(parents=True)
+    (broken / "meta.json").write_text("{ not json")  # tantivy refuses to open this index
+    with TestClient(create_app(settings)) as client:
+        client.post("/v1/collections", json={"name": "c"})
+        body = search(client, collection="c", query={"text": "harbour lights"})
+        assert body["hits"] == []
+        [reason] = [r for r in body["degraded"] if r.startswith("bm25:")]
+        assert reason.startswith("bm25: ValueError") and "meta.json" in reason
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["bm25"]["up"] is False
+        assert ready.json()["checks"]["vectors"] == {
+            "up": True, "backend": "faiss", "entries": {"text": 0}
+        }
