@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,8 +20,11 @@ from api.routers import answer, collections, documents, health, jobs, media, sea
 from api.routers.ui import router as ui_router
 from api.state import ServiceState
 from mmrag import __version__
+from mmrag.deployment import impossible_modes
 from mmrag.doorbell import Doorbell, open_doorbell
 from mmrag.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, doorbell: Doorbell | None = None) -> FastAPI:
@@ -29,6 +33,9 @@ def create_app(settings: Settings | None = None, doorbell: Doorbell | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # `mmrag serve` refuses these; started another way, the app says so (and /readyz).
+        for reason in impossible_modes(settings):
+            log.error("this deployment cannot work: %s", reason)
         state = app.state.service = ServiceState.open(
             settings, doorbell or open_doorbell(settings)
         )

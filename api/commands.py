@@ -9,7 +9,14 @@ import typer
 from rich.table import Table
 
 from mmrag import logs
-from mmrag.commandline import DataDir, command_settings, console, exit_on_error, local_worker
+from mmrag.commandline import (
+    DataDir,
+    command_settings,
+    console,
+    exit_on_error,
+    local_worker,
+    refuse_impossible_modes,
+)
 from mmrag.doorbell import Doorbell
 from mmrag.settings import Settings
 
@@ -27,6 +34,7 @@ def serve(
     from mmrag.doorbell import open_doorbell
 
     settings = command_settings(data_dir)
+    refuse_impossible_modes(settings)
     logs.configure(settings.log_format)
     if not _is_loopback(host) and not _keys_exist(settings):
         console.print(

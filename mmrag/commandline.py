@@ -44,6 +44,20 @@ def command_settings(data_dir: Path | None) -> Settings:
     return get_settings() if data_dir is None else load_settings(data_dir)
 
 
+def refuse_impossible_modes(settings: Settings) -> None:
+    """Exit 2 with one line per reason when the service cannot run on ``settings``.
+
+    Called before a service command writes anything to the data directory.
+    """
+    from mmrag.deployment import impossible_modes
+
+    reasons = impossible_modes(settings)
+    for reason in reasons:
+        console.print(f"[red]refusing to start[/red]: {reason}", highlight=False)
+    if reasons:
+        raise typer.Exit(code=2)
+
+
 def fail(code: str, message: str, *, lead: str = "", exit_code: int = 2) -> NoReturn:
     """Print ``error CODE: MESSAGE`` as one line (after ``lead``) and exit."""
     console.print(f"{lead}[red]error[/red] {code}: {message}")

@@ -116,7 +116,11 @@ class Settings(BaseSettings):
 
     # Vector stores (index/stores) and BM25.
     vector_store: str = Field(default="faiss", pattern="^(faiss|qdrant)$")
-    qdrant_url: str | None = Field(default=None, description="Qdrant server; None: local mode.")
+    qdrant_url: str | None = Field(
+        default=None,
+        description="Qdrant server. None: local mode under data_dir, which one process only "
+        "may open (tests, a one-shot `mmrag search`); serve and worker refuse it.",
+    )
     qdrant_api_key: str | None = None
     faiss_exact_threshold: int = Field(
         default=50_000, gt=0, description="Exact search below this many vectors, HNSW above."

@@ -18,6 +18,7 @@ from mmrag.commandline import (
     console,
     exit_on_error,
     local_worker,
+    refuse_impossible_modes,
 )
 
 
@@ -29,6 +30,7 @@ def worker(
 ) -> None:
     """Run a Celery worker on the configured broker."""
     settings = command_settings(data_dir)
+    refuse_impossible_modes(settings)
     logs.configure(settings.log_format, loglevel.upper())
     if settings.worker_nice:  # searches on the same machine go first (bench/load.py)
         os.nice(settings.worker_nice)
@@ -61,6 +63,7 @@ def ingest(
     from workers.bulk import enqueue_paths, follow_job, live_workers
 
     settings = command_settings(data_dir)
+    refuse_impossible_modes(settings)  # no worker could process the job
     with exit_on_error():
         job_id, accepted, skipped_paths = enqueue_paths(settings, paths, collection)
     for path, reason in skipped_paths:

@@ -15,6 +15,7 @@ from ingest.ocr import ocr_available, ocr_unavailable_reason
 from ingest.speech import speech_unavailable_reason
 from mmrag.catalog import heartbeats
 from mmrag.catalog.db import ping
+from mmrag.deployment import impossible_modes
 
 router = APIRouter(tags=["health"])
 
@@ -43,8 +44,16 @@ def readyz(rt: StateDep) -> JSONResponse:
     checks["speech"] = _speech(rt)
     checks["spaces"] = _spaces(rt)
     checks["workers"] = {"live": workers}
-    ready = all(checks[name]["up"] for name in ("catalog", "blobs", "broker", "bm25", "vectors"))
+    checks["deployment"] = _deployment(rt)
+    required = ("catalog", "blobs", "broker", "bm25", "vectors", "deployment")
+    ready = all(checks[name]["up"] for name in required)
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+def _deployment(rt: ServiceState) -> dict[str, Any]:
+    """Whether the settings describe a deployment that can work (see mmrag.deployment)."""
+    reasons = impossible_modes(rt.settings)
+    return {"up": not reasons, **({"reason": "; ".join(reasons)} if reasons else {})}
 
 
 def _speech(rt: ServiceState) -> dict[str, Any]:
