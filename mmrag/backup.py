@@ -1,12 +1,12 @@
 """Backup and restore of an embedded data directory while the service runs.
 
-A backup is one consistent cut of the catalog, the FAISS record log and the tantivy BM25
-index: for the few milliseconds-to-seconds the copy takes, every writer of the three is
-paused by holding its own write lock (BM25 writer lock, then ``BEGIN IMMEDIATE`` on the
-record log, then on the catalog; no writer holds one of these while waiting for another,
-so the order cannot deadlock). Readers keep searching meanwhile. The two SQLite files are
-copied with SQLite's online backup API, BM25 by copying its files, which is consistent
-because every tantivy commit and merge happens under that writer lock.
+A backup is one consistent cut of the catalog and the embedded stores (the FAISS record log
+and the tantivy BM25 index, each a :class:`StoreBackup` that ``index/`` provides): for the
+few milliseconds-to-seconds the copy takes, every writer is paused by holding its own write
+lock (each store's, in the order given, then ``BEGIN IMMEDIATE`` on the catalog; no writer
+holds one of these while waiting for another, so the order cannot deadlock). Readers keep
+searching meanwhile. SQLite files are copied with SQLite's online backup API, BM25 by
+copying its files, which is consistent because every tantivy commit happens under its lock.
 
 Why this cut is consistent: the pipeline writes an index only for a document the catalog
 already holds, and marks the document indexed only after its index writes; deletion marks
@@ -32,16 +32,18 @@ import os
 import shutil
 import sqlite3
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, closing, contextmanager, suppress
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack, closing, contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.engine import make_url
 
 from mmrag import __version__
+from mmrag.catalog import heartbeats
 from mmrag.catalog.db import Catalog
 from mmrag.catalog.models import DocumentRow, SegmentRow, WorkerRow, utcnow
 from mmrag.domain import DocumentStatus
@@ -51,11 +53,27 @@ from mmrag.settings import Settings
 FORMAT = 1
 MANIFEST = "mmrag-backup.json"
 CATALOG = "catalog.sqlite"
-RECORDS = Path("index/faiss/records.sqlite")
-SNAPSHOTS = Path("index/faiss/snapshots")
-BM25 = Path("index/bm25")
 _STATE = ("blobs", "index", CATALOG, "broker.sqlite")  # what restore --force replaces
-_LOCK_FILES = (".mmrag-writer.lock", ".tantivy-writer.lock", ".tantivy-meta.lock")
+
+
+class StoreBackup(Protocol):
+    """An embedded store's part of a backup; ``out`` mirrors the data directory's layout."""
+
+    def paused(self) -> AbstractContextManager[None]:
+        """Hold the store's write lock for a block: its writers wait, readers go on."""
+        ...
+
+    def copy_paused(self, out: Path) -> None:
+        """Copy the store's state into ``out`` (called while paused, after the catalog)."""
+        ...
+
+    def copy_after(self, out: Path) -> None:
+        """Copy caches that match what :meth:`copy_paused` wrote (called after the cut)."""
+        ...
+
+    def figures(self, out: Path) -> Mapping[str, int]:
+        """Return report figures of the copy in ``out`` (``vector_records``, ``vector_seq``)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -97,7 +115,7 @@ def catalog_path(settings: Settings) -> Path:
 # -- backup ------------------------------------------------------------------------------
 
 
-def backup(settings: Settings, dest: Path) -> BackupReport:
+def backup(settings: Settings, dest: Path, stores: Sequence[StoreBackup]) -> BackupReport:
     """Write a consistent backup of the running data directory to ``dest`` (new or empty)."""
     source = catalog_path(settings)
     if not source.is_file():
@@ -108,10 +126,15 @@ def backup(settings: Settings, dest: Path) -> BackupReport:
     partial = dest.parent / f".{dest.name}.partial-{uuid.uuid4().hex[:8]}"
     partial.mkdir(parents=True)
     try:
-        _cut(settings, source, partial)
-        seq = _copy_snapshots(settings.data_dir, partial)
+        _cut(source, partial, stores)
+        for store in stores:
+            store.copy_after(partial)
         copied, deleted = _copy_blobs(settings.blob_dir, partial)
-        report = _report(partial, dest, seq, copied, deleted)
+        figures: dict[str, int] = {}
+        for store in stores:
+            for name, value in store.figures(partial).items():
+                figures[name] = figures.get(name, 0) + value
+        report = _report(partial, dest, figures, copied, deleted)
         (partial / MANIFEST).write_text(json.dumps(asdict(report), indent=2))
         os.sync()
         if dest.exists():
@@ -123,25 +146,19 @@ def backup(settings: Settings, dest: Path) -> BackupReport:
     return report
 
 
-def _cut(settings: Settings, catalog: Path, out: Path) -> None:
-    """Copy catalog, record log and BM25 while their writers are paused."""
-    from index.bm25.tantivy_index import writer_lock
-
-    records, bm25 = settings.data_dir / RECORDS, settings.data_dir / BM25
+def _cut(catalog: Path, out: Path, stores: Sequence[StoreBackup]) -> None:
+    """Copy the catalog and every store while all their writers are paused."""
     with ExitStack() as paused:
-        if bm25.is_dir():
-            paused.enter_context(writer_lock(bm25))
-        if records.is_file():
-            paused.enter_context(_write_locked(records))
-            _sqlite_copy(records, out / RECORDS)
-        paused.enter_context(_write_locked(catalog))
-        _sqlite_copy(catalog, out / CATALOG)
-        if bm25.is_dir():
-            shutil.copytree(bm25, out / BM25, ignore=shutil.ignore_patterns(*_LOCK_FILES))
+        for store in stores:
+            paused.enter_context(store.paused())
+        paused.enter_context(write_locked(catalog))
+        sqlite_copy(catalog, out / CATALOG)
+        for store in stores:
+            store.copy_paused(out)
 
 
 @contextmanager
-def _write_locked(path: Path) -> Iterator[None]:
+def write_locked(path: Path) -> Iterator[None]:
     """Hold ``path``'s write lock for a block: other writers wait, readers go on (WAL)."""
     with closing(sqlite3.connect(path, timeout=60, isolation_level=None)) as db:
         db.execute("BEGIN IMMEDIATE")
@@ -151,30 +168,12 @@ def _write_locked(path: Path) -> Iterator[None]:
             db.execute("ROLLBACK")
 
 
-def _sqlite_copy(source: Path, target: Path) -> None:
+def sqlite_copy(source: Path, target: Path) -> None:
     """Copy a live SQLite file with the online backup API (from a second connection: the
     backup never finishes on the connection that holds the write lock)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with closing(sqlite3.connect(source, timeout=60)) as db, closing(sqlite3.connect(target)) as to:
         db.backup(to)
-
-
-def _copy_snapshots(data_dir: Path, out: Path) -> int:
-    """Copy the newest FAISS snapshot per shard not ahead of the copied log; return its seq."""
-    if not (out / RECORDS).is_file():
-        return 0
-    with closing(sqlite3.connect(out / RECORDS)) as db:
-        seq = int(db.execute("SELECT max(seq) FROM changes").fetchone()[0] or 0)
-    newest: dict[str, tuple[int, Path]] = {}
-    for path in (data_dir / SNAPSHOTS).glob("*.*.faiss"):
-        key, snap_seq = path.name.split(".")[0], int(path.name.split(".")[1])
-        if snap_seq <= seq and snap_seq > newest.get(key, (-1, path))[0]:
-            newest[key] = (snap_seq, path)
-    (out / SNAPSHOTS).mkdir(parents=True, exist_ok=True)
-    for _, path in newest.values():
-        with suppress(FileNotFoundError):  # pruned by a searcher meanwhile: the log rebuilds
-            shutil.copy2(path, out / SNAPSHOTS / path.name)
-    return seq
 
 
 def _copy_blobs(blob_dir: Path, out: Path) -> tuple[int, int]:
@@ -230,7 +229,9 @@ def _mark_deleted(catalog: Catalog, keys: set[str]) -> int:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _report(out: Path, dest: Path, seq: int, blobs: int, deleted: int) -> BackupReport:
+def _report(
+    out: Path, dest: Path, figures: Mapping[str, int], blobs: int, deleted: int
+) -> BackupReport:
     catalog = Catalog(f"sqlite:///{out / CATALOG}", run_migrations=False)
     try:
         with catalog.session() as session:
@@ -243,14 +244,11 @@ def _report(out: Path, dest: Path, seq: int, blobs: int, deleted: int) -> Backup
             )
     finally:
         catalog.dispose()
-    records = 0
-    if (out / RECORDS).is_file():
-        with closing(sqlite3.connect(out / RECORDS)) as db:
-            records = int(db.execute("SELECT count(*) FROM records").fetchone()[0])
     return BackupReport(
         path=str(dest), created_at=utcnow().isoformat(), mmrag_version=__version__,
-        documents=docs, segments=segments, blobs=blobs, vector_records=records,
-        vector_seq=seq, unfinished=unfinished or 0, deleted_during_backup=deleted,
+        documents=docs, segments=segments, blobs=blobs,
+        vector_records=figures.get("vector_records", 0), vector_seq=figures.get("vector_seq", 0),
+        unfinished=unfinished or 0, deleted_during_backup=deleted,
     )  # fmt: skip
 
 
@@ -304,13 +302,10 @@ def restore(settings: Settings, source: Path, *, force: bool = False) -> BackupR
 def _refuse_live_service(settings: Settings, catalog: Path) -> None:
     if not catalog.is_file():
         return
-    since = utcnow() - timedelta(seconds=3 * settings.sweep_interval_seconds + 5)
     db = Catalog(f"sqlite:///{catalog}", run_migrations=False)
     try:
         with db.session() as session:
-            live = session.scalar(
-                select(func.count()).select_from(WorkerRow).where(WorkerRow.last_seen > since)
-            )
+            live = heartbeats.live_workers(session, settings.sweep_interval_seconds)
     finally:
         db.dispose()
     if live:

@@ -1,22 +1,24 @@
 """The ``mmrag`` command: a thin root whose commands the packages that own them register.
 
-api/ registers serve and keys, workers/ worker and ingest, retrieve/ search, generate/ ask;
-the kernel's own are backup and restore. Command modules import only what they need to
+api/ registers serve and keys, workers/ worker and ingest, index/ backup and restore,
+retrieve/ search, generate/ ask. Command modules import only what they need to
 declare their options; stores and models load when a command runs.
 """
 
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
-from typing import Annotated
 
 import typer
 
-from mmrag.commandline import DataDir, command_settings, console, exit_on_error
-
 # Named, not imported: the kernel depends on no entry point or stage (import contracts).
-COMMAND_MODULES = ("api.commands", "workers.commands", "retrieve.commands", "generate.commands")
+COMMAND_MODULES = (
+    "api.commands",
+    "workers.commands",
+    "retrieve.commands",
+    "generate.commands",
+    "index.commands",
+)
 
 app = typer.Typer(
     help="mmrag: multimodal retrieval and RAG service.",
@@ -25,52 +27,10 @@ app = typer.Typer(
 )
 
 
-def backup(
-    dest: Annotated[Path, typer.Argument(help="New (or empty) directory for the backup.")],
-    data_dir: DataDir = None,
-) -> None:
-    """Back up an embedded data directory, consistently, while the service runs."""
-    from mmrag import backup as backups
-
-    with exit_on_error():
-        report = backups.backup(command_settings(data_dir), dest)
-    console.print(
-        f"backed up {report.documents} documents, {report.segments} segments, "
-        f"{report.blobs} blobs, {report.vector_records} vectors to {report.path}"
-    )
-    if report.unfinished:
-        console.print(f"{report.unfinished} documents were mid-ingestion: restore re-queues them")
-    if report.deleted_during_backup:
-        deleted = report.deleted_during_backup
-        console.print(f"{deleted} documents were deleted meanwhile: the backup has them deleted")
-
-
-def restore(
-    src: Annotated[Path, typer.Argument(help="A directory written by `mmrag backup`.")],
-    data_dir: DataDir = None,
-    force: Annotated[
-        bool, typer.Option(help="Replace the catalog, blobs and indexes of a non-empty data dir.")
-    ] = False,
-) -> None:
-    """Restore a backup into an empty data directory (stop the service first)."""
-    from mmrag import backup as backups
-
-    settings = command_settings(data_dir)
-    with exit_on_error():
-        report = backups.restore(settings, src, force=force)
-    console.print(
-        f"restored {report.documents} documents and {report.vector_records} vectors "
-        f"(backup of {report.created_at}) into {settings.data_dir}; unfinished documents are "
-        "re-queued at the next `mmrag serve` or `mmrag worker` start"
-    )
-
-
 def register_commands(root: typer.Typer) -> None:
-    """Add every package's commands, then the kernel's own, to ``root``."""
+    """Add every package's commands to ``root``."""
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(root)
-    root.command()(backup)
-    root.command()(restore)
 
 
 register_commands(app)

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from mmrag import backup as backups
+from index import backup as backups
 from mmrag.errors import BadInput, Conflict
 from mmrag.settings import Settings
 from tests.conftest import make_settings, settings_env
