@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
-
 from index.indexes import Indexes
 from mmrag.blobs import BlobStore
-from mmrag.catalog import documents
+from mmrag.catalog import deletions
 from mmrag.catalog.db import Catalog
-from mmrag.catalog.models import DocumentRow, utcnow
-from mmrag.domain import DocumentStatus
 
 
 def delete_document(
@@ -21,23 +17,14 @@ def delete_document(
     finishes; searches never return a deleted document's segments meanwhile.
     """
     with catalog.session() as session:
-        documents.get_document(session, document_id)  # NotFound if absent
-        session.execute(
-            update(DocumentRow)
-            .where(DocumentRow.id == document_id)
-            .values(status=DocumentStatus.DELETED, lease_owner=None, updated_at=utcnow())
-        )
+        deletions.mark_deleted(session, document_id)  # NotFound if absent
     purge(catalog, blobs, indexes, document_id)
 
 
 def purge_deleted(catalog: Catalog, blobs: BlobStore, indexes: Indexes) -> int:
     """Finish deletions a crash interrupted; return how many documents were purged."""
     with catalog.session() as session:
-        deleted = list(
-            session.scalars(
-                select(DocumentRow.id).where(DocumentRow.status == DocumentStatus.DELETED)
-            )
-        )
+        deleted = deletions.marked_deleted(session)
     for document_id in deleted:
         purge(catalog, blobs, indexes, document_id)
     return len(deleted)
@@ -48,11 +35,6 @@ def purge(catalog: Catalog, blobs: BlobStore, indexes: Indexes, document_id: str
     indexes.bm25.delete_documents([document_id])
     indexes.vectors.delete_documents([document_id])
     with catalog.session() as session:
-        keys = documents.blob_keys_of(session, document_id)
-        doc = session.get(DocumentRow, document_id)
-        if doc is not None:
-            session.delete(doc)
-        session.flush()
-        orphans = documents.unreferenced(session, keys)
+        orphans = deletions.forget(session, document_id)
     for key in orphans:
         blobs.delete(key)

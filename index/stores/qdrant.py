@@ -61,7 +61,8 @@ ENGINE_ERRORS: tuple[type[Exception], ...] = (httpx.TransportError, ResponseHand
 def open_qdrant_client(settings: Settings) -> QdrantClient:
     """Return a client on the configured Qdrant server, or on local mode under the data dir."""
     if settings.qdrant_url:
-        return QdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key)
+        key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+        return QdrantClient(url=settings.qdrant_url, api_key=key)
     return QdrantClient(path=str(settings.index_dir / "qdrant"))
 
 

@@ -77,3 +77,20 @@ def test_commands_write_only_under_data_dir_whatever_the_folder(tmp_path: Path) 
     assert (elsewhere / "catalog.sqlite").is_file() and (elsewhere / "broker.sqlite").is_file()
     assert sorted(p.name for p in cwd.iterdir()) == ["a.txt"]  # no ./data created here
     assert not settings.data_dir.exists()  # --data-dir wins over MMRAG_DATA_DIR
+
+
+def test_an_unknown_space_name_is_refused_at_start_naming_the_setting(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data")
+    env_spaces = {"MMRAG_SPACES": '["text", "smell"]'}
+    result = subprocess.run(
+        [sys.executable, "-m", "mmrag", "worker"],
+        env={**settings_env(settings), **env_spaces, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    [line] = [text for text in result.stderr.splitlines() if text.strip()]
+    assert line.startswith("error bad_setting: MMRAG_SPACES (spaces.1)") and "'text'" in line
+    assert not settings.data_dir.exists()
