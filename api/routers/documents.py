@@ -13,7 +13,7 @@ from api.deps import CatalogDep, DoorbellDep, IntakeDep, StateDep, media_url
 from api.schemas import DocumentOut, DocumentPage, DocumentRef, SegmentOut, UploadOut
 from index.removal import delete_document
 from mmrag.catalog import collections, documents, jobs
-from mmrag.catalog.models import CollectionRow, DocumentRow
+from mmrag.catalog.models import DocumentRow
 from mmrag.errors import BadInput, PayloadTooLarge
 from mmrag.intake import announce
 
@@ -111,7 +111,7 @@ def list_documents(
 def get_document(document_id: str, catalog: CatalogDep, caller: CallerDep) -> DocumentOut:
     with catalog.session() as session:
         row = documents.get_document(session, document_id)
-        collection = session.get_one(CollectionRow, row.collection_id).name
+        collection = collections.name_of(session, row.collection_id)
         authorize(caller, "read", collection)
         segments = [
             SegmentOut(
@@ -132,7 +132,7 @@ def delete(document_id: str, rt: StateDep, caller: CallerDep) -> Response:
     if caller is not None:
         with rt.catalog.session() as session:
             row = documents.get_document(session, document_id)
-            authorize(caller, "write", session.get_one(CollectionRow, row.collection_id).name)
+            authorize(caller, "write", collections.name_of(session, row.collection_id))
     delete_document(rt.catalog, rt.blobs, rt.indexes, document_id)
     return Response(status_code=204)
 

@@ -67,3 +67,8 @@ def metadata_fields(row: CollectionRow) -> dict[str, str]:
 
 def list_collections(session: Session) -> list[CollectionRow]:
     return list(session.scalars(select(CollectionRow).order_by(CollectionRow.name)))
+
+
+def name_of(session: Session, collection_id: int) -> str:
+    """Return the name of the collection with id ``collection_id``."""
+    return session.get_one(CollectionRow, collection_id).name

@@ -14,6 +14,7 @@ from index.spaces.base import SpaceUnavailable, UnsupportedQuery
 from index.spaces.tiny import CLAP_SPECIAL, TINY_CLAP, TINY_WORDS, tiny_clap_tokenizer
 from index.spaces.waveforms import to_rate
 from mmrag.settings import Settings
+from tests.contract.space_suite import SpaceContract
 
 
 def tiny_settings(data_dir: Path, **overrides: object) -> Settings:
@@ -107,3 +108,9 @@ def test_saved_directory_loads_offline_to_the_same_space(space: ClapSpace, tmp_p
         loaded.encode_audio(clip, 22_050), space.encode_audio(clip, 22_050), atol=1e-5
     )
     np.testing.assert_allclose(loaded.encode_texts(["dog"]), space.encode_texts(["dog"]), atol=1e-5)
+
+
+class TestAudioSpaceContract(SpaceContract):
+    @pytest.fixture
+    def space(self, space: ClapSpace) -> ClapSpace:  # the module's loaded space
+        return space

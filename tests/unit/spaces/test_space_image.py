@@ -14,6 +14,7 @@ from index.spaces.base import SpaceUnavailable, UnsupportedQuery
 from index.spaces.image import ImageSpace, load_image_space
 from index.spaces.tiny import TINY_CLIP
 from mmrag.settings import Settings
+from tests.contract.space_suite import SpaceContract
 
 
 def tiny_settings(data_dir: Path, **overrides: object) -> Settings:
@@ -86,3 +87,9 @@ def test_checkpoint_file_loads_without_random_weights(space: ImageSpace, tmp_pat
     np.testing.assert_allclose(
         loaded.encode_texts(["a dog"]), space.encode_texts(["a dog"]), atol=1e-6
     )
+
+
+class TestImageSpaceContract(SpaceContract):
+    @pytest.fixture
+    def space(self, space: ImageSpace) -> ImageSpace:  # the module's loaded space
+        return space

