@@ -32,19 +32,20 @@ def create_collection(body: CollectionIn, rt: RuntimeDep, caller: CallerDep) -> 
 def list_collections(rt: RuntimeDep, caller: CallerDep) -> list[CollectionOut]:
     visible = None if caller is None else caller.collections("read")  # None: all
     with rt.catalog.session() as session:
-        counts = dict(
-            session.execute(
-                select(DocumentRow.collection_id, func.count())
-                .where(DocumentRow.status != DocumentStatus.DELETED)
-                .group_by(DocumentRow.collection_id)
-            ).all()
-        )
+        found = session.execute(
+            select(DocumentRow.collection_id, func.count(), func.max(DocumentRow.created_at))
+            .where(DocumentRow.status != DocumentStatus.DELETED)
+            .group_by(DocumentRow.collection_id)
+        ).all()
+        counts = {row[0]: row[1] for row in found}
+        last_added = {row[0]: row[2] for row in found}
         rows: list[CollectionRow] = collections.list_collections(session)
         return [
             CollectionOut(
                 name=r.name,
                 created_at=r.created_at,
                 documents=counts.get(r.id, 0),
+                last_added_at=last_added.get(r.id),
                 metadata_fields=collections.metadata_fields(r),
             )
             for r in rows

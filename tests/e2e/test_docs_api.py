@@ -40,6 +40,9 @@ def test_docs_pages_load_every_asset_from_this_server(settings: Settings) -> Non
                 asset = client.get(url)
                 assert asset.status_code == 200 and len(asset.content) > 1000, url
             assert "fonts.googleapis" not in response.text and "cdn." not in response.text
+            # ReDoc's footer logo is its one remote file: the page's policy refuses images
+            # from anywhere but here.
+            assert "img-src 'self' data: blob:;" in response.headers["content-security-policy"]
         assert "/v1/search" in client.get("/openapi.json").json()["paths"]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -92,9 +93,9 @@ def test_readme_examples_run_as_pasted(embedded_default: Settings, tmp_path: Pat
         outputs = [run_block(lang, code, base, tmp_path, env) for lang, code in blocks]
         # The keys block ran last: from now on the service asks for a key (cached up to 2 s).
         assert_eventually_refused(f"{base}/v1/collections")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    finally:  # Ctrl-C, as the README says: serve stops its worker too
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
     bodies = [body for output in outputs for body in json_bodies(output)]
     objects = [body for body in bodies if isinstance(body, dict)]
     searches = [body for body in objects if "hits" in body]
