@@ -17,6 +17,7 @@ from api.limits import BodySizeLimit
 from api.metrics import RequestMetrics
 from api.metrics import router as metrics_router
 from api.routers import answer, collections, documents, health, jobs, media, search
+from api.routers.docs import install_docs
 from api.routers.ui import router as ui_router
 from api.state import ServiceState
 from mmrag import __version__
@@ -51,7 +52,13 @@ def create_app(settings: Settings | None = None, doorbell: Doorbell | None = Non
         state.close()
 
     app = FastAPI(
-        title="mmrag", version=__version__, lifespan=lifespan, responses=errors.ERROR_RESPONSES
+        title="mmrag",
+        version=__version__,
+        lifespan=lifespan,
+        responses=errors.ERROR_RESPONSES,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,  # served by api/routers/docs.py
     )
     errors.install(app)
     app.include_router(health.router)  # probes stay open: load balancers carry no keys
@@ -61,6 +68,7 @@ def create_app(settings: Settings | None = None, doorbell: Doorbell | None = Non
         app.include_router(module.router, dependencies=keyed)
     if settings.metrics:
         app.include_router(metrics_router, dependencies=keyed)
+    install_docs(app, public=settings.docs_public, keyed=keyed)
     # Multipart overhead on top of the file limit is small; allow 1 MiB for it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)
     if settings.metrics:  # outermost: times everything, sets the request id

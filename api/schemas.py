@@ -50,6 +50,7 @@ class CollectionOut(BaseModel):
     name: str
     created_at: UtcDatetime
     documents: int
+    last_added_at: UtcDatetime | None = None  # newest document (the UI picks it by default)
     metadata_fields: dict[str, str] = Field(default_factory=dict)
 
 

@@ -148,6 +148,10 @@ class Settings(BaseSettings):
 
     # Observability.
     metrics: bool = Field(default=True, description="Serve /metrics and time requests.")
+    docs_public: bool = Field(
+        default=False,
+        description="Serve /docs, /redoc and /openapi.json without a key even once keys exist.",
+    )
     log_format: Literal["json", "text"] = Field(
         default="json", description="Log lines as JSON or text."
     )

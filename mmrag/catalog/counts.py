@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -9,14 +12,20 @@ from mmrag.catalog.models import DocumentRow, SegmentRow
 from mmrag.domain import DocumentStatus, media_kind
 
 
-def live_documents_per_collection(session: Session) -> dict[int, int]:
-    """Return collection id -> number of documents not deleted."""
+@dataclass(frozen=True)
+class CollectionActivity:
+    documents: int  # not deleted
+    last_added_at: datetime | None
+
+
+def activity_per_collection(session: Session) -> dict[int, CollectionActivity]:
+    """Return collection id -> its live document count and when the newest one was added."""
     rows = session.execute(
-        select(DocumentRow.collection_id, func.count())
+        select(DocumentRow.collection_id, func.count(), func.max(DocumentRow.created_at))
         .where(DocumentRow.status != DocumentStatus.DELETED)
         .group_by(DocumentRow.collection_id)
     ).all()
-    return {collection_id: count for collection_id, count in rows}
+    return {cid: CollectionActivity(count, last) for cid, count, last in rows}
 
 
 def documents_by_kind_and_status(session: Session) -> dict[tuple[str, str], int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 import uuid
 from dataclasses import dataclass
 
@@ -68,8 +69,9 @@ def job_report(session: Session, job_id: str) -> JobReport:
     for media_type in types:
         media_types[media_type or "unknown"] = media_types.get(media_type or "unknown", 0) + 1
         _count(kinds, media_kind(media_type), "indexed")
-    for row in failed_rows:
-        _count(kinds, media_kind(row.media_type), "failed")
+    for row in failed_rows:  # sniffing failed (an empty file): the name's extension says
+        guessed = row.media_type or mimetypes.guess_type(row.filename)[0]
+        _count(kinds, media_kind(guessed), "failed")
     finished = job.done + job.skipped + job.failed
     status = "done" if finished >= job.total else ("running" if finished else "queued")
     if status == "queued" and _any_processing(session, job_id):

@@ -98,9 +98,23 @@ def complete(session: Session, claim: Claim, job_id: str | None) -> bool:
     return ok
 
 
-def fail(session: Session, claim: Claim, job_id: str | None, code: str, reason: str) -> bool:
-    """Mark the document failed with ``reason`` and count it failed in its job, once."""
-    ok = _finish(session, claim, status=DocumentStatus.FAILED, error_code=code, error=reason)
+def fail(
+    session: Session,
+    claim: Claim,
+    job_id: str | None,
+    code: str,
+    reason: str,
+    media_type: str | None = None,
+) -> bool:
+    """Mark the document failed with ``reason`` and count it failed in its job, once.
+
+    ``media_type``, when given, records what the content was sniffed as (extraction failed
+    before storing it), so reports count the file under its kind.
+    """
+    ok = _finish(
+        session, claim, status=DocumentStatus.FAILED, error_code=code, error=reason,
+        **({"media_type": media_type} if media_type else {}),
+    )  # fmt: skip
     if ok:
         bump(session, job_id, failed=1)
     return ok
@@ -130,6 +144,7 @@ def _finish(
     status: DocumentStatus,
     error_code: str | None,
     error: str | None,
+    **columns: object,
 ) -> bool:
     result = session.execute(
         update(DocumentRow)
@@ -141,6 +156,7 @@ def _finish(
             lease_owner=None,
             lease_expires_at=None,
             updated_at=utcnow(),
+            **columns,
         )
     )
     return result.rowcount == 1  # type: ignore[attr-defined]

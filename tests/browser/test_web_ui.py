@@ -27,11 +27,19 @@ from mmrag.catalog import keys
 from mmrag.catalog.db import Catalog
 from mmrag.settings import Settings
 from tests.conftest import make_settings, settings_env
-from tests.media import write_pdf
+from tests.media import png_bytes, write_pdf
 from tests.media_audio import wav_bytes
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, FilePayload, FloatRect, Page
+
+
+def expect(locator: Any) -> Any:
+    """Playwright's auto-retrying assertions (imported late: the module skips without it)."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
 
 pytestmark = pytest.mark.browser
 
@@ -92,6 +100,20 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         env=settings_env(settings),
         start_new_session=True,
     )
+    try:
+        with _uvicorn(settings) as url:
+            yield Served(url, settings)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+@contextlib.contextmanager
+def _uvicorn(settings: Settings) -> Iterator[str]:
+    """Serve the app for ``settings`` on a free loopback port; yield its base URL."""
     port = _free_port()
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, log_level="warning", log_config=None
@@ -104,15 +126,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         assert thread.is_alive() and time.monotonic() < deadline, "API did not start"
         time.sleep(0.05)
     try:
-        yield Served(f"http://127.0.0.1:{port}", settings)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=30)
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
 
 
 @pytest.fixture
@@ -342,3 +359,109 @@ def test_with_a_key_every_call_and_picture_carries_it(
         with catalog.session() as session:
             keys.revoke(session, key_id)
         catalog.dispose()
+
+
+def _ingest(base_url: str, collection: str, files: list[tuple[str, bytes]]) -> None:
+    """Create ``collection`` and upload ``files`` through the API (as `mmrag ingest` would)."""
+    httpx.post(f"{base_url}/v1/collections", json={"name": collection}).raise_for_status()
+    sent = httpx.post(
+        f"{base_url}/v1/collections/{collection}/documents",
+        files=[("files", (name, data)) for name, data in files],
+    )
+    sent.raise_for_status()
+    deadline = time.monotonic() + 180  # the worker's first job loads its models
+    while httpx.get(f"{base_url}/v1/jobs/{sent.json()['job_id']}").json()["status"] != "done":
+        assert time.monotonic() < deadline, "ingestion did not finish"
+        time.sleep(0.2)
+
+
+def test_a_new_search_clears_the_previous_answer_and_viewer(
+    page: Page, base_url: str, tmp_path: Path
+) -> None:
+    pdf = write_pdf(tmp_path / "cooling.pdf", PAGES).read_bytes()
+    _ingest(base_url, "clearing", [("cooling.pdf", pdf)])
+    page.goto("/#/")
+    page.select_option("#search-collection", "clearing")
+    page.fill("#search-text", "How does the cooling loop work?")
+    page.click("#ask-button")
+    page.locator("#answer-text button.cite").first.click()
+    page.locator("#viewer .page .bbox").wait_for()
+
+    page.fill("#search-text", "garden shed door")
+    page.click("#search-button")
+    page.locator(".group[data-modality='text'] .hit").first.wait_for()
+    assert page.locator("#answer").is_hidden() and page.locator("#viewer").is_hidden()
+    assert page.inner_text("#answer-text") == "" and page.inner_text("#viewer-body") == ""
+
+
+def test_collection_counts_failed_reasons_and_the_picker_follow_uploads(
+    page: Page, base_url: str
+) -> None:
+    _ingest(base_url, "older", [("old.txt", b"an old note about herons")])
+    page.goto("/#/")
+    page.select_option("#search-collection", "older")  # the user's explicit choice, first
+    page.goto("/#/collections")
+    page.fill("#collection-name", "counted")
+    page.click("#collection-form button[type=submit]")
+    count = page.locator("#collection-list li[data-name='counted'] .count")
+    expect(count).to_have_text(" 0 documents")
+
+    page.set_input_files("#upload-input", files=[_file("one.txt", "text/plain", b"kingfisher")])
+    page.locator(".job[data-status='done']").wait_for(timeout=60_000)
+    expect(count).to_have_text(" 1 document")
+    page.set_input_files("#upload-input", files=[_file("empty.txt", "text/plain", b"")])
+    page.locator(".job[data-status='done']").nth(1).wait_for(timeout=60_000)
+    expect(count).to_have_text(" 2 documents")
+    failed = page.locator("#documents tr[data-status='failed']")
+    expect(failed.locator(".reason")).to_have_text("empty.txt is empty")
+    assert "failed: empty_file" in failed.inner_text()
+
+    page.goto("/#/")  # starts on what was just uploaded, not on the earlier choice
+    picker = page.locator("#search-collection")
+    expect(picker.locator("option[value='counted']")).to_have_text("counted (2)")
+    expect(picker).to_have_value("counted")
+    _ingest(base_url, "viacli", [("cli.txt", b"ingested by another client")])
+    page.reload()  # documents reached another collection since: it is the default now
+    expect(picker).to_have_value("viacli")
+
+
+def test_image_query_without_the_image_space_says_why(
+    page: Page, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # The embedded default here: no CLIP weights, so the image space is disabled.
+    settings = make_settings(
+        tmp_path_factory.mktemp("noimage") / "data",
+        image_model=Settings.model_fields["image_model"].default,
+        allow_random_weights=False,
+    )
+    with _uvicorn(settings) as url:
+        httpx.post(f"{url}/v1/collections", json={"name": "pics"}).raise_for_status()
+        page.goto(f"{url}/#/")
+        page.wait_for_selector("#search-collection option[value='pics']", state="attached")
+        page.set_input_files("#search-file", files=[_file("q.png", "image/png", png_bytes())])
+        page.click("#search-button")
+        notice = page.locator("#no-results")
+        notice.wait_for()
+        text = notice.inner_text()
+        assert text.startswith("No image search: space 'image' is disabled"), text
+        assert "MMRAG_IMAGE_MODEL_PATH" in text
+        assert page.locator("#degraded li").count() >= 1  # one line per channel left out
+
+
+def test_docs_pages_render_offline_from_local_assets(page: Page, base_url: str) -> None:
+    here = (base_url, "blob:", "data:")
+    elsewhere: list[str] = []
+    refused: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(here) else elsewhere.append(r.url))
+    page.on(
+        "console",
+        lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page.goto("/docs")
+    page.locator(".opblock-summary-path[data-path='/v1/search']").first.wait_for()
+    page.goto("/redoc")
+    page.get_by_text("/v1/search").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    # ReDoc's footer asks for its vendor's logo; the page's policy refuses it unsent.
+    for url in elsewhere:
+        assert any(url in line and "blocked" in line for line in refused), (url, refused)

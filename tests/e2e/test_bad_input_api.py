@@ -3,6 +3,7 @@ every other document intact, the service still serving."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +29,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def test_hostile_files_fail_alone_with_their_reasons(
-    client: TestClient, worker: subprocess.Popen[bytes], tmp_path: Path
+    client: TestClient, worker: subprocess.Popen[bytes], tmp_path: Path, settings: Settings
 ) -> None:
     client.post("/v1/collections", json={"name": "c"})
     good = write_pdf(tmp_path / "good.pdf", ["the walrus sings at dawn"]).read_bytes()
@@ -52,10 +53,23 @@ def test_hostile_files_fail_alone_with_their_reasons(
     assert (job["total"], job["done"], job["failed"]) == (len(files), 1, len(cases))
     reasons = {e["filename"]: e["reason"] for e in job["errors"]}
     assert set(reasons) == set(cases)
-    for name, (_, code) in cases.items():
+    for name, (data, code) in cases.items():
         doc = client.get(f"/v1/documents/{ids[name]}").json()
         assert (doc["status"], doc["error_code"]) == ("failed", code), name
         assert doc["error"] == reasons[name]
+        # Named as uploaded: never the blob's hash or where the server keeps it.
+        assert hashlib.sha256(data).hexdigest() not in reasons[name], reasons[name]
+        assert "blobs" not in reasons[name] and str(settings.data_dir) not in reasons[name]
+    assert reasons["empty.txt"] == "empty.txt is empty"
+    assert "truncated.pdf" in reasons["truncated.pdf"]
+    # Failed files count under the kind their content was sniffed as (the name's extension
+    # when there is no content): the ELF "tool.pdf" is other, not pdf.
+    assert job["kinds"] == {
+        "pdf": {"indexed": 1, "failed": 4},
+        "image": {"indexed": 0, "failed": 2},
+        "text": {"indexed": 0, "failed": 2},
+        "other": {"indexed": 0, "failed": 1},
+    }
     hits = client.post(
         "/v1/search", json={"collection": "c", "query": {"text": "walrus"}, "channels": {"bm25": 1}}
     )

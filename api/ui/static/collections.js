@@ -1,6 +1,7 @@
 // The collections view: create and pick a collection, upload by drag and drop, follow jobs.
 
 import { call, getJson } from "./api.js";
+import { rememberCollection } from "./choice.js";
 import { clearErrors, el, formatBytes, showError } from "./dom.js";
 
 const POLL_MS = 500;
@@ -32,19 +33,29 @@ export function initCollections() {
   $("documents-refresh").addEventListener("click", () => loadDocuments().catch(showError));
 }
 
-/** Show the list of collections and, when ``name`` is given, that collection. */
-export async function showCollections(name) {
+function countOf(n, noun) {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/** Fill the list of collections with their document counts, ``name`` marked current. */
+async function listCollections(name) {
   const found = await getJson("/v1/collections");
   $("collection-list").replaceChildren(
     ...found.map((c) =>
       el(
         "li",
-        { class: c.name === name ? "current" : null },
+        { class: c.name === name ? "current" : null, "data-name": c.name },
         el("a", { href: `#/collections/${encodeURIComponent(c.name)}` }, c.name),
-        el("span", { class: "muted" }, ` ${c.documents} documents`),
+        el("span", { class: "muted count" }, ` ${countOf(c.documents, "document")}`),
       ),
     ),
   );
+  return found;
+}
+
+/** Show the list of collections and, when ``name`` is given, that collection. */
+export async function showCollections(name) {
+  const found = await listCollections(name);
   current = name && found.some((c) => c.name === name) ? name : null;
   $("collection-detail").hidden = !current;
   if (name && !current) showError(new Error(`no collection named ${name}`));
@@ -74,6 +85,8 @@ async function upload(files) {
       form,
     });
     row.item.dataset.job = out.job_id;
+    rememberCollection(current); // the search view starts on what was just uploaded
+    await listCollections(current); // the new documents count from now on
     await follow(out.job_id, row, current);
   } catch (exc) {
     row.state.textContent = "upload failed";
@@ -107,7 +120,7 @@ async function follow(jobId, row, collection) {
     if (job.status === "done") break;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
-  if (collection === current) await loadDocuments();
+  if (collection === current) await Promise.all([listCollections(current), loadDocuments()]);
 }
 
 async function loadDocuments() {
@@ -122,9 +135,16 @@ async function loadDocuments() {
         { "data-status": d.status },
         el("td", {}, d.filename),
         el("td", {}, d.media_type || ""),
-        el("td", { title: d.error || "" }, d.error_code ? `${d.status}: ${d.error_code}` : d.status),
+        statusCell(d),
         el("td", {}, formatBytes(d.size)),
       ),
     ),
   );
+}
+
+/** The status, and for a failed document its code and the reason in words. */
+function statusCell(doc) {
+  if (!doc.error_code) return el("td", {}, doc.status);
+  const reason = doc.error ? el("div", { class: "reason" }, doc.error) : null;
+  return el("td", {}, `${doc.status}: ${doc.error_code}`, reason);
 }

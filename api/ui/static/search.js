@@ -1,8 +1,9 @@
 // The search view: text, picture or sound queries, results grouped by modality, answers.
 
 import { ApiError, getDocument, getJson, mediaSrc, stream } from "./api.js";
+import { chooseCollection, rememberCollection } from "./choice.js";
 import { clearErrors, el, showError } from "./dom.js";
-import { openViewer, pageFigure, player, viewKind, where } from "./viewer.js";
+import { closeViewer, openViewer, pageFigure, player, viewKind, where } from "./viewer.js";
 
 const GROUPS = [
   ["text", "Text"],
@@ -11,7 +12,6 @@ const GROUPS = [
   ["audio", "Sounds"],
   ["video_frame", "Video frames"],
 ];
-const COLLECTION_STORAGE = "mmrag.collection";
 let pending = null; // the running search or answer, aborted by the next one
 
 const $ = (id) => document.getElementById(id);
@@ -31,20 +31,17 @@ export function initSearch() {
     $("search-file").value = "";
     $("search-file").dispatchEvent(new Event("change"));
   });
-  $("search-collection").addEventListener("change", (e) => {
-    localStorage.setItem(COLLECTION_STORAGE, e.target.value);
-  });
+  $("search-collection").addEventListener("change", (e) => rememberCollection(e.target.value));
 }
 
-/** Fill the collection picker; keep the last choice. */
+/** Fill the collection picker, preselecting the user's choice or the one just ingested. */
 export async function loadCollectionChoices() {
   const select = $("search-collection");
-  const chosen = select.value || localStorage.getItem(COLLECTION_STORAGE);
   const found = await getJson("/v1/collections");
   select.replaceChildren(
     ...found.map((c) => el("option", { value: c.name }, `${c.name} (${c.documents})`)),
   );
-  if (found.some((c) => c.name === chosen)) select.value = chosen;
+  select.value = chooseCollection(found);
 }
 
 function queryKind(file) {
@@ -61,10 +58,22 @@ function request(body) {
   return { form };
 }
 
+/** Forget what the previous query showed: its results, answer, viewer and notices. */
+function clearPrevious() {
+  closeViewer();
+  $("answer").hidden = true;
+  $("answer").classList.remove("abstained");
+  $("answer-text").replaceChildren();
+  $("answer-sources").replaceChildren();
+  $("results").replaceChildren();
+  showDegraded([]);
+}
+
 async function run(action) {
   if (pending) pending.abort();
   pending = new AbortController();
   clearErrors();
+  clearPrevious();
   try {
     await action(pending.signal);
   } catch (exc) {
@@ -86,18 +95,31 @@ async function search(signal) {
     throw exc;
   }
   showDegraded(out.degraded);
-  renderResults(out.hits);
+  renderResults(out.hits, whyNothing(body.query, out.degraded));
 }
 
+/** One line per channel left out (a disabled space names the setting that enables it). */
 function showDegraded(degraded = []) {
   $("degraded").hidden = !degraded.length;
-  $("degraded").textContent = degraded.length ? `Degraded: ${degraded.join("; ")}` : "";
+  $("degraded").replaceChildren(
+    ...(degraded.length ? ["Degraded:", el("ul", {}, ...degraded.map((d) => el("li", {}, d)))] : []),
+  );
 }
 
-function renderResults(hits) {
+/** Return why a query found nothing when the channel its picture or sound needs is off. */
+function whyNothing(query, degraded = []) {
+  const file = $("search-file").files[0];
+  if (!file || query.text) return null;
+  const kind = queryKind(file);
+  const reason = degraded.find((d) => d.startsWith(`${kind}: `));
+  return reason ? `No ${kind} search: ${reason.slice(kind.length + 2)}` : null;
+}
+
+function renderResults(hits, why = null) {
   const results = $("results");
   if (!hits.length) {
-    results.replaceChildren(el("p", { class: "muted", id: "no-results" }, "No results."));
+    const text = why || "No results.";
+    results.replaceChildren(el("p", { class: why ? "notice" : "muted", id: "no-results" }, text));
     return;
   }
   results.replaceChildren();
