@@ -6,7 +6,6 @@ been applied to the settings, so every part of the process sees the same configu
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import signal
 import subprocess
@@ -63,7 +62,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
-    from mmrag.catalog.keys import any_active
+    from api.exposure import public_bind_refusal
     from workers.app import create_app as create_celery
     from workers.app import send_stage
     from workers.maintenance import sweep
@@ -73,17 +72,11 @@ def serve(
     logs.configure(settings.log_format)
     celery = create_celery(settings)
     rt = Runtime.open(settings)
-    if not _is_loopback(host):
-        with rt.catalog.session() as session:
-            open_service = not any_active(session)
-        if open_service:
-            rt.close()
-            console.print(
-                f"[red]refusing to listen on {host}[/red]: no API keys exist, so anyone who "
-                "can reach it could read and change everything. Create one first "
-                "(`mmrag keys create admin --role admin`) or bind 127.0.0.1."
-            )
-            raise typer.Exit(code=2)
+    refusal = public_bind_refusal(rt.catalog, host)
+    if refusal:
+        rt.close()
+        console.print(f"[red]error[/red] {refusal}")
+        raise typer.Exit(code=2)
     resent = sweep(rt, lambda stage, doc: send_stage(celery, stage, doc))
     rt.close()
     if resent:
@@ -93,15 +86,6 @@ def serve(
         uvicorn.run(
             create_app(settings, celery), host=host, port=port, log_level="info", log_config=None
         )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a host name: it may resolve to anything
 
 
 @app.command("worker")
