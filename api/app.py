@@ -13,11 +13,13 @@ from pydantic import BaseModel
 
 from api import errors
 from api.auth import KeyCheck, caller
+from api.cross_site import CrossSiteGuard
 from api.limits import BodySizeLimit
 from api.metrics import RequestMetrics
 from api.metrics import router as metrics_router
 from api.routers import answer, collections, documents, health, jobs, media, search
 from api.routers.ui import router as ui_router
+from api.security_headers import SecurityHeaders
 from mmrag import __version__
 from mmrag.settings import Settings, get_settings
 from workers.app import create_app as create_celery
@@ -55,6 +57,8 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
         app.include_router(metrics_router, dependencies=keyed)
     # Multipart overhead on top of the file limit is small; allow 1 MiB for it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)
+    app.add_middleware(CrossSiteGuard)  # before any body is read
+    app.add_middleware(SecurityHeaders)  # on every answer, refusals included
     if settings.metrics:  # outermost: times everything, sets the request id
         app.add_middleware(RequestMetrics)
     _document_manual_bodies(app)

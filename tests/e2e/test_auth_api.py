@@ -156,8 +156,13 @@ def test_keys_gate_every_route_by_role_and_collection(settings: Settings) -> Non
         )
         assert client.get(f"/v1/documents/{doc_b['id']}", headers=bearer(reader)).status_code == 403
         ok = client.get(f"/v1/documents/{doc_b['id']}", headers=bearer(admin)).json()
+        # Another collection's blob reads as missing: its existence is not told.
         media = client.get(f"/v1/media/{ok['sha256']}", headers=bearer(reader))
-        assert media.status_code == 403
+        absent = client.get(f"/v1/media/{'0' * 64}", headers=bearer(reader))
+        assert media.status_code == absent.status_code == 404
+        assert media.json() == absent.json() | {
+            "error": absent.json()["error"] | {"message": f"no media with key {ok['sha256']}"}
+        }
         files = [("files", ("n.txt", b"note"))]
         up = client.post("/v1/collections/a/documents", files=files, headers=bearer(reader))
         assert up.status_code == 403
