@@ -56,7 +56,11 @@ def create_app(settings: Settings | None = None, celery: Celery | None = None) -
     if settings.metrics:
         app.include_router(metrics_router, dependencies=keyed)
     # Multipart overhead on top of the file limit is small; allow 1 MiB for it.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_upload_bytes + 1024 * 1024,
+        read_timeout=settings.body_read_timeout_s,
+    )
     app.add_middleware(CrossSiteGuard)  # before any body is read
     app.add_middleware(SecurityHeaders)  # on every answer, refusals included
     if settings.metrics:  # outermost: times everything, sets the request id

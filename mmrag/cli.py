@@ -84,7 +84,12 @@ def serve(
     console.print(f"mmrag serving {settings.data_dir} on http://{host}:{port}")
     with _local_worker(enabled=worker):
         uvicorn.run(
-            create_app(settings, celery), host=host, port=port, log_level="info", log_config=None
+            create_app(settings, celery),
+            host=host,
+            port=port,
+            log_level="info",
+            log_config=None,
+            timeout_keep_alive=settings.keep_alive_timeout_s,  # uvicorn's only idle timeout
         )
 
 

@@ -135,9 +135,9 @@ def browser() -> Iterator[Browser]:
 def wait_indexed(api: str, count: int) -> list[dict[str, Any]]:
     deadline = time.monotonic() + 90
     while True:
-        docs: list[dict[str, Any]] = httpx.get(
-            f"{api}/v1/collections/victim/documents"
-        ).json()["documents"]
+        docs: list[dict[str, Any]] = httpx.get(f"{api}/v1/collections/victim/documents").json()[
+            "documents"
+        ]
         if len(docs) >= count and all(d["status"] == "indexed" for d in docs):
             return docs
         assert time.monotonic() < deadline, docs
