@@ -63,6 +63,7 @@ def serve(
 
     from api.app import create_app
     from api.exposure import public_bind_refusal
+    from api.http_protocol import uvicorn_options
     from workers.app import create_app as create_celery
     from workers.app import send_stage
     from workers.maintenance import sweep
@@ -89,7 +90,7 @@ def serve(
             port=port,
             log_level="info",
             log_config=None,
-            timeout_keep_alive=settings.keep_alive_timeout_s,  # uvicorn's only idle timeout
+            **uvicorn_options(settings),  # slow clients time out
         )
 
 

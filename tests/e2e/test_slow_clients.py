@@ -1,4 +1,5 @@
-"""Slow clients cannot hold ``mmrag serve`` forever: a body that stalls gets 408
+"""Slow clients cannot hold ``mmrag serve`` forever: a request head that does not arrive
+(nothing sent, or a slowloris drip) closes the connection, a body that stalls gets 408
 ``body_timeout`` and a closed connection, and an idle keep-alive connection is closed."""
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from tests.e2e.conftest import free_port
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[int]:
     """``mmrag serve --no-worker`` with one-second timeouts; yield its port."""
-    settings = make_settings(tmp_path / "data", body_read_timeout_s=1, keep_alive_timeout_s=1)
+    settings = make_settings(
+        tmp_path / "data",
+        spaces=[],  # no models to load: start and stop quickly
+        header_read_timeout_s=1,
+        body_read_timeout_s=1,
+        keep_alive_timeout_s=1,
+    )
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "mmrag", "serve", "--port", str(port), "--no-worker"],
@@ -36,7 +43,7 @@ def served(tmp_path: Path) -> Iterator[int]:
             time.sleep(0.2)
     yield port
     proc.terminate()
-    proc.wait(timeout=30)
+    proc.wait(timeout=90)
 
 
 def read_all(conn: socket.socket) -> bytes:
@@ -64,3 +71,15 @@ def test_an_idle_keep_alive_connection_is_closed(served: int) -> None:
         conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         answer = read_all(conn)  # the answer, then the server's close once idle
     assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b'{"status":"ok"}')
+
+
+def test_a_request_head_that_never_completes_closes_the_connection(served: int) -> None:
+    with socket.create_connection(("127.0.0.1", served), timeout=30) as silent:
+        assert read_all(silent) == b""  # connected, sent nothing: closed, not held
+    with socket.create_connection(("127.0.0.1", served), timeout=30) as drip:
+        drip.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        assert read_all(drip) == b""
+    with socket.create_connection(("127.0.0.1", served), timeout=30) as reused:
+        reused.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /heal")
+        answer = read_all(reused)  # the first answer, then closed: the second head stalled
+    assert answer.startswith(b"HTTP/1.1 200") and answer.count(b"HTTP/1.1") == 1
