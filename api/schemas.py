@@ -111,7 +111,8 @@ class DocumentPage(BaseModel):
 
 # Every number a client sends is bounded here, far beyond real use but small enough that no
 # arithmetic on it overflows (1 / (rrf_k + rank) raises OverflowError for rrf_k = 10**400)
-# and that it fits a 64-bit field in every store.
+# and that it fits a 64-bit field in every store. Too-small values (k 0, rrf_k 0) are left
+# to the checks that name them (bad_k, bad_rrf_k): no arithmetic happens before those.
 MAX_K = 10_000  # the max_k setting (200 by default) is the working limit
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -143,13 +144,13 @@ class SearchIn(Strict):
     collection: str | None = None
     collections: list[str] = Field(default_factory=list, max_length=64)
     query: QueryIn = Field(default_factory=QueryIn)
-    k: int = Field(default=10, ge=1, le=MAX_K, description="Hits; at most the max_k setting.")
+    k: int = Field(default=10, le=MAX_K, description="Hits; 1 to the max_k setting.")
     filters: FiltersIn = Field(default_factory=FiltersIn)
     channels: dict[str, Annotated[float, Field(allow_inf_nan=False, le=1e6)]] | None = Field(
         default=None, description="Weight per channel (bm25, text, image, audio); 0 = off."
     )
     rrf_k: int | None = Field(
-        default=None, ge=1, le=1_000_000, description="RRF constant; default: the rrf_k setting."
+        default=None, le=1_000_000, description="RRF constant; default: the rrf_k setting."
     )
     group_by_document: bool = False
     explain: bool = False
@@ -217,7 +218,7 @@ class AnswerIn(Strict):
     image: str | None = Field(default=None, description="Picture that is part of the question.")
     audio: str | None = Field(default=None, description="Sound that is part of the question.")
     k: int | None = Field(
-        default=None, ge=1, le=MAX_K, description="Hits retrieved; default: answer_k."
+        default=None, le=MAX_K, description="Hits retrieved; default: answer_k."
     )
     backend: str | None = Field(
         default=None, description="extractive, transformers or openai; default: answer_backend."

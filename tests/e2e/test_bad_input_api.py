@@ -136,7 +136,7 @@ def test_request_errors_are_json_with_codes(client: TestClient) -> None:
         (
             client.post("/v1/search", json={"collection": "c", "query": {"text": "x"}, "k": 0}),
             422,
-            "validation_error",
+            "bad_k",
         ),
         (
             client.post(

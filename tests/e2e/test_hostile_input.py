@@ -302,7 +302,7 @@ CASES: dict[str, tuple[Callable[[TestClient], httpx.Response], int, str]] = {
         "invalid_filename",
     ),
     # search
-    "search k negative": (search(k=-5), 422, "validation_error"),
+    "search k negative": (search(k=-5), 422, "bad_k"),
     "search k huge": (search(k=10**12), 422, "validation_error"),
     "search k of 400 digits": (search(k=10**400), 422, "validation_error"),
     "search k above the max_k setting": (search(k=201), 422, "bad_k"),
@@ -366,7 +366,8 @@ CASES: dict[str, tuple[Callable[[TestClient], httpx.Response], int, str]] = {
         422,
         "bad_filter",
     ),
-    "search rrf_k zero": (search(rrf_k=0), 422, "validation_error"),
+    "search rrf_k zero": (search(rrf_k=0), 422, "bad_rrf_k"),
+    "search rrf_k hugely negative": (search(rrf_k=-(10**400)), 422, "bad_rrf_k"),
     # 500 (OverflowError) and a reset keep-alive connection before it was bounded.
     "search rrf_k of 400 digits": (search(rrf_k=10**400), 422, "validation_error"),
     "search channel weight huge": (search(channels={"bm25": 1e300}), 422, "validation_error"),
@@ -471,7 +472,7 @@ CASES: dict[str, tuple[Callable[[TestClient], httpx.Response], int, str]] = {
     # answers
     "answer empty question": (ask(question="  "), 422, "empty_question"),
     "answer question too long": (ask(question="why " * 5000), 422, "question_too_long"),
-    "answer k negative": (ask(k=-1), 422, "validation_error"),
+    "answer k negative": (ask(k=-1), 422, "bad_k"),
     "answer k of 400 digits": (ask(k=10**400), 422, "validation_error"),
     "answer question not a string": (ask(question=["a"]), 422, "validation_error"),
     "answer unknown field": (ask(temperature=2), 422, "validation_error"),
