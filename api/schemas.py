@@ -217,9 +217,7 @@ class AnswerIn(Strict):
     question: str = Field(description="The question; also the search query.")
     image: str | None = Field(default=None, description="Picture that is part of the question.")
     audio: str | None = Field(default=None, description="Sound that is part of the question.")
-    k: int | None = Field(
-        default=None, le=MAX_K, description="Hits retrieved; default: answer_k."
-    )
+    k: int | None = Field(default=None, le=MAX_K, description="Hits retrieved; default: answer_k.")
     backend: str | None = Field(
         default=None, description="extractive, transformers or openai; default: answer_backend."
     )
