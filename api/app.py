@@ -13,12 +13,14 @@ from pydantic import BaseModel
 
 from api import errors
 from api.auth import caller
+from api.cross_site import CrossSiteGuard
 from api.limits import BodySizeLimit
 from api.metrics import RequestMetrics
 from api.metrics import router as metrics_router
 from api.routers import answer, collections, documents, health, jobs, media, search
 from api.routers.docs import install_docs
 from api.routers.ui import router as ui_router
+from api.security_headers import SecurityHeaders
 from api.state import ServiceState
 from mmrag import __version__
 from mmrag.deployment import impossible_modes
@@ -70,7 +72,13 @@ def create_app(settings: Settings | None = None, doorbell: Doorbell | None = Non
         app.include_router(metrics_router, dependencies=keyed)
     install_docs(app, public=settings.docs_public, keyed=keyed)
     # Multipart overhead on top of the file limit is small; allow 1 MiB for it.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_upload_bytes + 1024 * 1024,
+        read_timeout=settings.body_read_timeout_s,
+    )
+    app.add_middleware(CrossSiteGuard)  # before any body is read
+    app.add_middleware(SecurityHeaders)  # on every answer, refusals included
     if settings.metrics:  # outermost: times everything, sets the request id
         app.add_middleware(RequestMetrics)
     _document_manual_bodies(app)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated
 
 import typer
@@ -31,17 +30,15 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.http_protocol import uvicorn_options
     from mmrag.doorbell import open_doorbell
 
     settings = command_settings(data_dir)
     refuse_impossible_modes(settings)
     logs.configure(settings.log_format)
-    if not _is_loopback(host) and not _keys_exist(settings):
-        console.print(
-            f"[red]refusing to listen on {host}[/red]: no API keys exist, so anyone who "
-            "can reach it could read and change everything. Create one first "
-            "(`mmrag keys create admin --role admin`) or bind 127.0.0.1."
-        )
+    refusal = _bind_refusal(settings, host)
+    if refusal:
+        console.print(f"[red]error[/red] {refusal}")
         raise typer.Exit(code=2)
     doorbell = open_doorbell(settings)
     resent = _finish_earlier_work(settings, doorbell)
@@ -50,19 +47,23 @@ def serve(
     console.print(f"mmrag serving {settings.data_dir} on http://{host}:{port}")
     with local_worker(settings, enabled=worker):
         uvicorn.run(
-            create_app(settings, doorbell), host=host, port=port, log_level="info", log_config=None
+            create_app(settings, doorbell),
+            host=host,
+            port=port,
+            log_level="info",
+            log_config=None,
+            **uvicorn_options(settings),  # slow clients time out
         )
 
 
-def _keys_exist(settings: Settings) -> bool:
+def _bind_refusal(settings: Settings, host: str) -> str | None:
+    from api.exposure import public_bind_refusal
     from mmrag.catalog.db import Catalog
-    from mmrag.catalog.keys import any_active
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog = Catalog(settings.resolved_catalog_url)
     try:
-        with catalog.session() as session:
-            return any_active(session)
+        return public_bind_refusal(catalog, host)
     finally:
         catalog.dispose()
 
@@ -84,15 +85,6 @@ def _finish_earlier_work(settings: Settings, doorbell: Doorbell) -> int:
     finally:
         indexes.close()
         catalog.dispose()
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a host name: it may resolve to anything
 
 
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import re
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,8 +25,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, description in {
         400: "Unparseable body (multipart, form)",
         401: "Missing, unknown or revoked API key",
-        403: "The API key's grants do not cover this",
+        403: "The API key's grants do not cover this, or another site's page sent it",
         404: "Not found",
+        408: "The request body stalled (body_timeout)",
         409: "Conflict",
         413: "Payload too large",
         415: "Unsupported media type",
@@ -31,6 +35,30 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         507: "The data volume is nearly full (disk_full)",
     }.items()
 }
+
+
+# How a full disk reads when it comes from a library that does not raise OSError(ENOSPC):
+# tantivy ("os error 28"), SQLite through SQLAlchemy, PostgreSQL (SQLSTATE 53100).
+_DISK_FULL_TEXT = re.compile(
+    r"no space left on device|os error 28|database or disk is full|could not extend file",
+    re.IGNORECASE,
+)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Return whether ``exc`` or anything that caused it is a full disk."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if getattr(current, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            return True
+        if _DISK_FULL_TEXT.search(str(current)):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
@@ -70,5 +98,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_disk_full(exc):  # anywhere in a request: blobs, catalog, indexes
+            log.error("disk full on %s %s: %s", request.method, request.url.path, exc)
+            message = "no space left on the data volume: free space and send the request again"
+            return JSONResponse(error_body("disk_full", message), status_code=507)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 # Search requests are read by retrieve/ (the CLI builds them too); the API serves them as is.
-from retrieve.request import FiltersIn, QueryIn, RangeIn, SearchIn
+from retrieve.request import MAX_K, FiltersIn, QueryIn, RangeIn, SearchIn
 
 __all__ = ["FiltersIn", "QueryIn", "RangeIn", "SearchIn"]
 
@@ -156,7 +156,7 @@ class AnswerIn(Strict):
     question: str = Field(description="The question; also the search query.")
     image: str | None = Field(default=None, description="Picture that is part of the question.")
     audio: str | None = Field(default=None, description="Sound that is part of the question.")
-    k: int | None = Field(default=None, description="Hits retrieved; default: answer_k.")
+    k: int | None = Field(default=None, le=MAX_K, description="Hits retrieved; default: answer_k.")
     backend: str | None = Field(
         default=None, description="extractive, transformers or openai; default: answer_backend."
     )

@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     max_query_chars: int = Field(default=4096, gt=0)
     max_query_media_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     max_query_audio_seconds: float = Field(default=30.0, gt=0)
+    header_read_timeout_s: float = Field(
+        default=10.0, gt=0, description="Connections whose request head takes longer close."
+    )
+    keep_alive_timeout_s: int = Field(
+        default=5, gt=0, description="Idle keep-alive connections are closed after this (s)."
+    )
+    body_read_timeout_s: float = Field(
+        default=30.0, gt=0, description="408 when a request body pauses longer than this."
+    )
 
     # Extraction.
     chunk_chars: int = Field(default=1200, gt=100)

@@ -31,7 +31,14 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Scalar = str | int | float | bool
+# Every number a client sends is bounded here, far beyond real use but small enough that no
+# arithmetic on it overflows (1 / (rrf_k + rank) raises OverflowError for rrf_k = 10**400)
+# and that it fits a 64-bit field in every store. Too-small values (k 0, rrf_k 0) are left
+# to the checks that name them (bad_k, bad_rrf_k): no arithmetic happens before those.
+MAX_K = 10_000  # the max_k setting (200 by default) is the working limit
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Scalar = str | Int64 | Finite | bool
 
 
 class QueryIn(Strict):
@@ -41,8 +48,8 @@ class QueryIn(Strict):
 
 
 class RangeIn(Strict):
-    gte: float | str | None = Field(default=None, description="Number or ISO date.")
-    lte: float | str | None = None
+    gte: Finite | str | None = Field(default=None, description="Number or ISO date.")
+    lte: Finite | str | None = None
 
 
 class FiltersIn(Strict):
@@ -59,19 +66,21 @@ class SearchIn(Strict):
     collection: str | None = None
     collections: list[str] = Field(default_factory=list, max_length=64)
     query: QueryIn = Field(default_factory=QueryIn)
-    k: int = 10
+    k: int = Field(default=10, le=MAX_K, description="Hits; 1 to the max_k setting.")
     filters: FiltersIn = Field(default_factory=FiltersIn)
-    channels: dict[str, Annotated[float, Field(allow_inf_nan=False)]] | None = Field(
+    channels: dict[str, Annotated[float, Field(allow_inf_nan=False, le=1e6)]] | None = Field(
         default=None, description="Weight per channel (bm25, text, image, audio); 0 = off."
     )
     rrf_k: int | None = Field(
-        default=None, description="RRF constant; default: the rrf_k setting (60)."
+        default=None, le=1_000_000, description="RRF constant; default: the rrf_k setting."
     )
     group_by_document: bool = False
     explain: bool = False
     merge_span_s: float | None = Field(
         default=None,
         ge=0,
+        le=86_400,
+        allow_inf_nan=False,
         description="Merge audio/video hits of one file within this many seconds into one "
         "span; 0 = off; default: the merge_span_seconds setting.",
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
@@ -16,6 +15,7 @@ from mmrag.catalog import collections, documents, jobs
 from mmrag.catalog.models import DocumentRow
 from mmrag.errors import BadInput, PayloadTooLarge
 from mmrag.intake import announce
+from mmrag.metadata import parse_user_metadata
 
 router = APIRouter(tags=["documents"])
 
@@ -32,17 +32,7 @@ def clean_filename(raw: str | None) -> str:
 
 
 def parse_metadata(raw: str | None) -> dict[str, Any]:
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"metadata is not valid JSON: {exc}", code="invalid_metadata") from None
-    except RecursionError:
-        raise BadInput("metadata is nested too deeply", code="invalid_metadata") from None
-    if not isinstance(value, dict):
-        raise BadInput("metadata must be a JSON object", code="invalid_metadata")
-    return value
+    return parse_user_metadata(raw) if raw else {}
 
 
 @router.post("/v1/collections/{name}/documents", status_code=202)

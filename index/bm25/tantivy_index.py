@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -32,7 +33,10 @@ from index.bm25.tantivy_schema import (
 )
 from index.filters import Filter
 from index.tokenize import Tokenizer
+from mmrag.atomic_file import write_atomic
 from mmrag.errors import MmragError
+
+log = logging.getLogger(__name__)
 
 _WRITER_HEAP = 64_000_000
 _FLOOR_TTL_S = 30.0
@@ -48,6 +52,24 @@ def writer_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _read_marker(marker: Path) -> str | None:
+    """Return the tokenizer name the index was built with; None when there is no marker.
+
+    Older versions wrote the marker in place, so a full disk could leave it empty or cut
+    short; such a marker is taken as absent (and rewritten with the current tokenizer)
+    rather than failing every search and delete for good.
+    """
+    try:
+        raw = marker.read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        return str(json.loads(raw)["tokenizer"])
+    except (ValueError, KeyError, TypeError):
+        log.warning("BM25 marker %s is unreadable (%d bytes): rewriting it", marker, len(raw))
+        return None
 
 
 class TantivyBM25:
@@ -88,10 +110,10 @@ class TantivyBM25:
 
     def _check_tokenizer(self) -> None:
         marker = self.path / "mmrag-bm25.json"
-        if not marker.exists():
-            marker.write_text(json.dumps({"tokenizer": self.tokenizer.name}))
+        built_with = _read_marker(marker)
+        if built_with is None:
+            write_atomic(marker, json.dumps({"tokenizer": self.tokenizer.name}).encode())
             return
-        built_with = json.loads(marker.read_text())["tokenizer"]
         if built_with != self.tokenizer.name:
             raise MmragError(
                 f"BM25 index at {self.path} was built with tokenizer {built_with!r}, settings"

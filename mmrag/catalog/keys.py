@@ -1,6 +1,10 @@
 """API keys: created once (the secret is shown once and stored only as its SHA-256),
 listed, revoked; each grants roles on named collections or on all (``*``).
 
+Key rows are never deleted, only revoked: that a data directory has ever had a key is what
+turns authentication on for good (:func:`keys_required`), so revoking the last key locks
+the service instead of opening it.
+
 A key looks like ``mmrag_<id>_<secret>``: the id finds the row, the secret is compared with
 ``hmac.compare_digest`` against the stored hash. Secrets are 32 random bytes, so a plain
 SHA-256 is enough (no password-stretching needed for high-entropy tokens).
@@ -103,8 +107,15 @@ def authenticate(session: Session, key: str) -> Principal | None:
 
 
 def any_active(session: Session) -> bool:
+    """Return whether some key can still authenticate (one not revoked)."""
     found = session.scalar(select(ApiKeyRow.id).where(ApiKeyRow.revoked_at.is_(None)).limit(1))
     return found is not None
+
+
+def keys_required(session: Session) -> bool:
+    """Return whether a key was ever created here (revoked ones count): then every keyed
+    route needs a valid key, even when none is left to give one."""
+    return session.scalar(select(ApiKeyRow.id).limit(1)) is not None
 
 
 def list_keys(session: Session) -> list[KeyInfo]:

@@ -25,6 +25,7 @@ import uvicorn
 from api.app import create_app
 from mmrag.catalog import keys
 from mmrag.catalog.db import Catalog
+from mmrag.catalog.models import ApiKeyRow
 from mmrag.settings import Settings
 from tests.conftest import make_settings, settings_env
 from tests.media import png_bytes, write_pdf
@@ -356,8 +357,9 @@ def test_with_a_key_every_call_and_picture_carries_it(
         assert (render.get_attribute("src") or "").startswith("blob:")
         assert render.evaluate("img => img.naturalWidth") == round(612 * RENDER_DPI / 72)
     finally:
+        # Deleted, not revoked: a data dir that once had a key stays locked when it is revoked.
         with catalog.session() as session:
-            keys.revoke(session, key_id)
+            session.delete(session.get(ApiKeyRow, key_id))
         catalog.dispose()
 
 

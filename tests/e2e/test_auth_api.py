@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -17,7 +18,7 @@ from mmrag.catalog.db import Catalog
 from mmrag.catalog.models import ApiKeyRow
 from mmrag.settings import Settings
 from tests.conftest import settings_env
-from tests.e2e.conftest import upload
+from tests.e2e.conftest import free_port, upload
 
 
 def mmrag(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -35,6 +36,89 @@ def test_public_bind_without_keys_refuses_to_start(settings: Settings) -> None:
     result = mmrag(settings, "serve", "--host", "0.0.0.0", "--port", "8765", "--no-worker")
     assert result.returncode == 2
     assert "refusing to listen on 0.0.0.0" in result.stderr and "mmrag keys create" in result.stderr
+
+
+def test_revoking_the_last_key_locks_the_service(settings: Settings) -> None:
+    created = mmrag(settings, "keys", "create", "only", "--role", "admin")
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/v1/collections", headers=bearer(key)).status_code == 200
+        assert mmrag(settings, "keys", "revoke", key.split("_")[1]).returncode == 0
+        time.sleep(2.1)  # the key answers are cached for 2 s
+        listed = client.get("/v1/collections")
+        assert listed.status_code == 401, listed.text
+        assert listed.json()["error"]["code"] == "missing_api_key"
+        assert "revoked" in listed.json()["error"]["message"]
+        made = client.post("/v1/collections", json={"name": "x"})
+        assert made.status_code == 401
+        assert client.get("/v1/collections", headers=bearer(key)).status_code == 401
+        assert client.get("/healthz").status_code == 200  # probes stay open
+        assert client.get("/readyz").status_code in (200, 503)
+    refused = mmrag(settings, "serve", "--host", "0.0.0.0", "--port", "8765", "--no-worker")
+    assert refused.returncode == 2 and "every API key is revoked" in refused.stderr
+
+    again = mmrag(settings, "keys", "create", "next", "--role", "admin").stdout.strip()
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/v1/collections", headers=bearer(again)).status_code == 200
+        assert client.get("/v1/collections").status_code == 401
+        # The header rule: other Authorization schemes are ignored, two different keys refused.
+        proxy_basic = {"Authorization": "Basic dXNlcjpwdw==", "X-API-Key": again}
+        assert client.get("/v1/collections", headers=proxy_basic).status_code == 200
+        both = {**bearer(again), "X-API-Key": again}
+        assert client.get("/v1/collections", headers=both).status_code == 200
+        conflict = client.get("/v1/collections", headers={**bearer("junk"), "X-API-Key": again})
+        assert conflict.status_code == 401
+        assert conflict.json()["error"]["code"] == "conflicting_api_keys"
+
+
+def test_keyless_service_refuses_clients_of_other_machines(settings: Settings) -> None:
+    app = create_app(settings)
+    with TestClient(app, client=("192.0.2.7", 40000)) as remote:
+        refused = remote.get("/v1/collections")
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"]["code"] == "keyless_remote_client"
+        assert remote.post("/v1/collections", json={"name": "x"}).status_code == 403
+        assert remote.get("/healthz").status_code == 200
+    for local in ("127.0.0.1", "::1", "::ffff:127.0.0.1"):
+        with TestClient(create_app(settings), client=(local, 40000)) as client:
+            assert client.get("/v1/collections").status_code == 200, local
+
+
+def test_keyless_app_under_plain_uvicorn_refuses_forwarded_remote_clients(
+    settings: Settings,
+) -> None:
+    """``uvicorn api.app:create_app --factory``: no ``mmrag serve`` check in front. uvicorn
+    trusts X-Forwarded-For from 127.0.0.1 (a local proxy), so the client it reports is the
+    remote one, and no packet has to leave the loopback interface for the test."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=settings_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, server)
+        forwarded = {"X-Forwarded-For": "198.51.100.4"}
+        refused = httpx.post(f"{base}/v1/collections", json={"name": "x"}, headers=forwarded)
+        assert refused.status_code == 403 and "198.51.100.4" in refused.text
+        assert httpx.post(f"{base}/v1/collections", json={"name": "x"}).status_code == 201
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait_healthy(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.2)
 
 
 def test_keys_gate_every_route_by_role_and_collection(settings: Settings) -> None:
@@ -72,8 +156,13 @@ def test_keys_gate_every_route_by_role_and_collection(settings: Settings) -> Non
         )
         assert client.get(f"/v1/documents/{doc_b['id']}", headers=bearer(reader)).status_code == 403
         ok = client.get(f"/v1/documents/{doc_b['id']}", headers=bearer(admin)).json()
+        # Another collection's blob reads as missing: its existence is not told.
         media = client.get(f"/v1/media/{ok['sha256']}", headers=bearer(reader))
-        assert media.status_code == 403
+        absent = client.get(f"/v1/media/{'0' * 64}", headers=bearer(reader))
+        assert media.status_code == absent.status_code == 404
+        assert media.json() == absent.json() | {
+            "error": absent.json()["error"] | {"message": f"no media with key {ok['sha256']}"}
+        }
         files = [("files", ("n.txt", b"note"))]
         up = client.post("/v1/collections/a/documents", files=files, headers=bearer(reader))
         assert up.status_code == 403

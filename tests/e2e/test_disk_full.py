@@ -4,6 +4,8 @@ keeps serving, and once space is freed the same file goes through."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -101,3 +103,56 @@ def test_disk_full_fails_clearly_keeps_state_and_recovers(
         assert atlas in search_ids(client, "glaciers atlas")
         document = client.get(f"/v1/documents/{atlas}").json()
         assert document["status"] == "indexed" and len(document["segments"]) >= 40
+
+
+def fill(small_disk: Path) -> Path:
+    """Fill the volume to the last byte; return the filler file (unlink it to free space)."""
+    filler = small_disk / "filler"
+    with filler.open("wb", buffering=0) as out:
+        for size in (1024 * 1024, 4096, 1):  # big blocks, then what is left, to the last byte
+            with contextlib.suppress(OSError):
+                while out.write(b"\0" * size):
+                    pass
+    return filler
+
+
+@pytest.mark.slow
+def test_a_full_disk_anywhere_in_a_request_is_507_and_heals(small_disk: Path) -> None:
+    """No headroom to stop requests at the door: the first BM25 index is created on a full
+    disk (its marker used to stay 0 bytes, failing every search and delete for good after),
+    and an upload's blob write meets ENOSPC (500 ``internal_error`` before)."""
+    settings = make_settings(small_disk / "data", spaces=["text"], min_free_bytes=0)
+    body = {"collection": "d", "query": {"text": "lighthouse"}, "channels": {"bm25": 1}}
+    # As a real server does: answer, then let the server log the exception.
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        assert client.post("/v1/collections", json={"name": "d"}).status_code == 201
+        filler = fill(small_disk)
+        for response in (
+            client.post("/v1/search", json=body),
+            upload(client, "d", [("log.txt", b"the lighthouse keeper's log " * 1000)]),
+        ):
+            assert response.status_code == 507, response.text
+            assert response.json()["error"]["code"] == "disk_full"
+        assert client.get("/healthz").status_code == 200
+        marker = settings.index_dir / "bm25" / "mmrag-bm25.json"
+        assert not marker.exists() or json.loads(marker.read_text())
+
+        filler.unlink()
+        assert client.post("/v1/search", json=body).status_code == 200
+        assert json.loads(marker.read_text())["tokenizer"]
+        stored = upload(client, "d", [("log.txt", b"the lighthouse keeper's log")])
+        assert stored.status_code == 202, stored.text
+        document = stored.json()["documents"][0]["id"]
+        assert client.delete(f"/v1/documents/{document}").status_code in (200, 202, 204)
+
+
+def test_a_truncated_bm25_marker_from_an_older_version_heals(settings: Settings) -> None:
+    marker = settings.index_dir / "bm25" / "mmrag-bm25.json"
+    marker.parent.mkdir(parents=True)
+    marker.write_bytes(b"")  # what an in-place write left on a full disk
+    body = {"collection": "d", "query": {"text": "lighthouse"}, "channels": {"bm25": 1}}
+    with TestClient(create_app(settings)) as client:
+        assert client.post("/v1/collections", json={"name": "d"}).status_code == 201
+        assert client.post("/v1/search", json=body).status_code == 200
+        assert client.delete("/v1/documents/nope").status_code == 404
+    assert json.loads(marker.read_text())["tokenizer"]

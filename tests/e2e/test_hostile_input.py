@@ -209,7 +209,43 @@ CASES: dict[str, tuple[Callable[[TestClient], httpx.Response], int, str]] = {
     "upload metadata nested 100k deep": (
         lambda c: upload(c, "c", [("a.txt", b"x")], metadata=deep(100_000)),
         422,
-        "invalid_metadata",
+        "bad_metadata",
+    ),
+    # Accepted once, these made the document and its collection's list answer 500 for good.
+    "upload metadata nested 900 deep": (
+        lambda c: upload(c, "c", [("a.txt", b"x")], metadata='{"a":' + deep(899) + "}"),
+        422,
+        "bad_metadata",
+    ),
+    "upload metadata nested 17 deep": (
+        lambda c: upload(c, "c", [("a.txt", b"x")], metadata='{"a":' + deep(16) + "}"),
+        422,
+        "bad_metadata",
+    ),
+    "upload metadata integer of 5000 digits": (
+        lambda c: upload(c, "c", [("a.txt", b"x")], metadata='{"year": ' + "9" * 5000 + "}"),
+        422,
+        "bad_metadata",
+    ),
+    "upload metadata integer over 64 bits": (
+        lambda c: upload(c, "c", [("a.txt", b"x")], metadata='{"year": 9223372036854775808}'),
+        422,
+        "bad_metadata",
+    ),
+    "upload metadata NaN": (
+        lambda c: upload(c, "c", [("a.txt", b"x")], metadata='{"score": NaN}'),
+        422,
+        "bad_metadata",
+    ),
+    "upload metadata number overflowing to infinity": (
+        lambda c: upload(c, "c", [("a.txt", b"x")], metadata='{"score": 1e999}'),
+        422,
+        "bad_metadata",
+    ),
+    "upload metadata over 64 KiB": (
+        lambda c: upload(c, "c", [("a.txt", b"x")], metadata=json.dumps({"a": "x" * 70_000})),
+        422,
+        "bad_metadata",
     ),
     "upload metadata over the part limit": (
         lambda c: upload(c, "c", [("a.txt", b"x")], metadata=json.dumps({"a": "x" * 1_100_000})),
@@ -267,7 +303,9 @@ CASES: dict[str, tuple[Callable[[TestClient], httpx.Response], int, str]] = {
     ),
     # search
     "search k negative": (search(k=-5), 422, "bad_k"),
-    "search k huge": (search(k=10**12), 422, "bad_k"),
+    "search k huge": (search(k=10**12), 422, "validation_error"),
+    "search k of 400 digits": (search(k=10**400), 422, "validation_error"),
+    "search k above the max_k setting": (search(k=201), 422, "bad_k"),
     "search k a string": (search(k="ten"), 422, "validation_error"),
     "search k overflows to infinity": (
         lambda c: raw_json(c, "/v1/search", '{"collection":"c","query":{"text":"x"},"k":1e999}'),
@@ -329,6 +367,31 @@ CASES: dict[str, tuple[Callable[[TestClient], httpx.Response], int, str]] = {
         "bad_filter",
     ),
     "search rrf_k zero": (search(rrf_k=0), 422, "bad_rrf_k"),
+    "search rrf_k hugely negative": (search(rrf_k=-(10**400)), 422, "bad_rrf_k"),
+    # 500 (OverflowError) and a reset keep-alive connection before it was bounded.
+    "search rrf_k of 400 digits": (search(rrf_k=10**400), 422, "validation_error"),
+    "search channel weight huge": (search(channels={"bm25": 1e300}), 422, "validation_error"),
+    "search merge span overflowing to infinity": (
+        lambda c: raw_json(
+            c, "/v1/search", '{"collection":"c","query":{"text":"x"},"merge_span_s":1e999}'
+        ),
+        422,
+        "validation_error",
+    ),
+    "search metadata filter integer of 400 digits": (
+        search(filters={"metadata": {"year": 10**400}}),
+        422,
+        "validation_error",
+    ),
+    "search metadata range overflowing to infinity": (
+        lambda c: raw_json(
+            c,
+            "/v1/search",
+            '{"collection":"c","query":{"text":"x"},"filters":{"metadata":{"year":{"gte":1e999}}}}',
+        ),
+        422,
+        "validation_error",
+    ),
     "search negative channel weight": (search(channels={"bm25": -1}), 422, "bad_weight"),
     "search unknown channel": (search(channels={"sql": 1}), 422, "unknown_channel"),
     "search infinite channel weight": (
@@ -410,6 +473,7 @@ CASES: dict[str, tuple[Callable[[TestClient], httpx.Response], int, str]] = {
     "answer empty question": (ask(question="  "), 422, "empty_question"),
     "answer question too long": (ask(question="why " * 5000), 422, "question_too_long"),
     "answer k negative": (ask(k=-1), 422, "bad_k"),
+    "answer k of 400 digits": (ask(k=10**400), 422, "validation_error"),
     "answer question not a string": (ask(question=["a"]), 422, "validation_error"),
     "answer unknown field": (ask(temperature=2), 422, "validation_error"),
     "answer unknown collection": (ask(collection="nope"), 404, "collection_not_found"),
