@@ -1,12 +1,11 @@
 """PDF passages against the document's sections: how often a passage crosses a heading.
 
 Real manuals from packages: the Debian FAQ PDF (apt ``debian-faq``, gzipped under
-/usr/share/doc/debian/FAQ/) and gnuplot.pdf (apt ``gnuplot-doc``). Each is extracted four
-ways, in the same run:
+/usr/share/doc/debian/FAQ/) and gnuplot.pdf (apt ``gnuplot-doc``). Each is extracted three
+ways by ``ingest.pdf.extract_pdf`` (page renders included), in the same run:
 
-- ``pages (before)``: the extractor before structure: each page's text blocks
-  (``get_text("blocks")``) chunked as one run (``ingest.layout.block_segments``);
-- ``pages``: ``pdf_structure=False``: page passages, running lines and listing pages out;
+- ``off (before)``: ``pdf_structure=False``, the extractor as it was before structure:
+  each page's text blocks chunked as one run;
 - ``outline``: the default, headings from the PDF outline;
 - ``fonts``: the same PDF with its outline removed, headings from font statistics.
 
@@ -42,7 +41,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pymupdf
 
 from ingest.base import ExtractOptions
-from ingest.layout import TextBlock, block_segments
 from ingest.pdf import extract_pdf
 from ingest.pdf_lines import page_lines
 from ingest.pdf_structure import analyse, is_running
@@ -124,21 +122,11 @@ def running_texts(path: Path) -> set[str]:
     return texts
 
 
-def before_passages(path: Path, options: ExtractOptions) -> Iterator[ExtractedSegment]:
-    """Yield the passages of the extractor before structure: each page's blocks, chunked."""
-    with pymupdf.open(path) as doc:
-        for page in doc:
-            blocks = [
-                TextBlock(text.strip(), (x0, y0, x1, y1))
-                for x0, y0, x1, y1, text, _n, kind in page.get_text("blocks")
-                if kind == 0 and text.strip()
-            ]
-            yield from block_segments(blocks, options, page=page.number + 1)
-
-
-def after_passages(path: Path, options: ExtractOptions) -> Iterator[ExtractedSegment]:
+def after_passages(options: ExtractOptions, path: Path) -> Iterator[ExtractedSegment]:
+    """Yield the text passages ``extract_pdf`` gives with ``options``, pulling every segment
+    (the structure pass runs on the first pull, so a timing of the pulls includes it)."""
     extraction = extract_pdf(path, "application/pdf", options)
-    return (s for s in extraction.segments if s.modality == Modality.TEXT)
+    yield from (s for s in extraction.segments if s.modality == Modality.TEXT)
 
 
 def measure(
@@ -166,7 +154,7 @@ def font_heading_match(plain: Path, titles: dict[int, list[str]]) -> dict[str, f
     options = ExtractOptions(ocr=False, chunk_chars=100_000)  # one passage per section
     sections = {
         (s.locator.page, s.locator.section)
-        for s in after_passages(plain, options)
+        for s in after_passages(options, plain)
         if s.locator.section
     }
     found = [(page or 0, letters(path.split(" > ")[-1])) for page, path in sections]
@@ -194,13 +182,11 @@ def run(path: Path, workdir: Path) -> dict[str, object]:
         plain = workdir / f"{path.stem}-no-outline.pdf"
         doc.save(plain)
     running = running_texts(path)
+    off = replace(options, pdf_structure=False)
     results: dict[str, object] = {
-        "pages (before)": measure(before_passages(path, options), titles, running),
-        "pages": measure(
-            after_passages(path, replace(options, pdf_structure=False)), titles, running
-        ),
-        "outline": measure(after_passages(path, options), titles, running),
-        "fonts": measure(after_passages(plain, options), titles, running),
+        "off (before)": measure(after_passages(off, path), titles, running),
+        "outline": measure(after_passages(options, path), titles, running),
+        "fonts": measure(after_passages(options, plain), titles, running),
     }
     results["font headings vs outline"] = font_heading_match(plain, titles)
     return results

@@ -35,7 +35,7 @@ def extract_pdf(path: Path, media_type: str, options: ExtractOptions) -> Extract
         first = doc.load_page(0)
         zoom = options.thumbnail_side / max(first.rect.width, first.rect.height, 1.0)
         thumbnail = first.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom)).tobytes("png")
-        layout = analyse(doc, structure=options.pdf_structure)
+        layout = analyse(doc) if options.pdf_structure else DocumentLayout(mode="off")
     except Exception as exc:  # MuPDF raises several error classes for damaged files
         raise BadInput(f"PDF is damaged: {exc}", code="pdf_corrupt") from exc
     finally:

@@ -12,7 +12,7 @@ import pymupdf
 from PIL import Image
 
 from ingest.base import ExtractOptions
-from ingest.layout import block_segments
+from ingest.layout import TextBlock, block_segments
 from ingest.ocr import MAX_OCR_SIDE, ocr_image
 from ingest.pdf_headings import page_headings
 from ingest.pdf_lines import Line, page_lines
@@ -46,9 +46,15 @@ def page_segments(context: PageContext, page: pymupdf.Page) -> list[ExtractedSeg
     """
     number = page.number + 1
     options = context.options
-    lines = page_lines(page)
-    segments = text_segments(context, lines, page.rect.height)
-    if context.ocr and sum(len(ln.text) for ln in lines) < options.ocr_min_text_chars:
+    if context.layout.mode == "off":
+        blocks = text_blocks(page)
+        segments = list(block_segments(blocks, options, page=number))
+        text_chars = sum(len(b.text) for b in blocks)
+    else:
+        lines = page_lines(page)
+        segments = text_segments(context, lines, page.rect.height)
+        text_chars = sum(len(ln.text) for ln in lines)
+    if context.ocr and text_chars < options.ocr_min_text_chars:
         segments.extend(ocr_segments(page, options))
     render = render_page(page, options.page_render_dpi, options.max_image_pixels)
     segments.append(
@@ -61,6 +67,15 @@ def page_segments(context: PageContext, page: pymupdf.Page) -> list[ExtractedSeg
     )
     segments.extend(image_segments(context, page))
     return segments
+
+
+def text_blocks(page: pymupdf.Page) -> list[TextBlock]:
+    """Return the page's non-empty text blocks in content order (structure off)."""
+    blocks = []
+    for x0, y0, x1, y1, text, _number, kind in page.get_text("blocks"):
+        if kind == 0 and text.strip():
+            blocks.append(TextBlock(text.strip(), _box(pymupdf.Rect(x0, y0, x1, y1))))
+    return blocks
 
 
 def text_segments(context: PageContext, lines: list[Line], height: float) -> list[ExtractedSegment]:

@@ -4,7 +4,9 @@ body font and the headings (from the outline, else from font size and weight).
 The pass keeps only statistics (a few counters per page), so memory stays bounded. The
 mode says where headings come from: ``outline`` (the PDF's bookmarks, placed on the page
 by their text and destination), ``fonts`` (lines larger or bolder than the body text),
-or ``pages`` (no usable headings: one run of passages per page, as before structure).
+``pages`` (no usable headings: passages per page, running lines and listing pages still
+kept out), or ``off`` (``pdf_structure`` disabled: no pass at all, each page's text
+blocks chunked as one run, as the extractor did before structure).
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class DocumentLayout:
         )
 
 
-def analyse(doc: pymupdf.Document, *, structure: bool = True) -> DocumentLayout:
+def analyse(doc: pymupdf.Document) -> DocumentLayout:
     """Return the layout of ``doc`` from one pass over its pages' styled lines."""
     layout = DocumentLayout()
     signatures: Counter[Signature] = Counter()
@@ -90,8 +92,7 @@ def analyse(doc: pymupdf.Document, *, structure: bool = True) -> DocumentLayout:
     layout.listing_pages = frozenset(listing)
     if sizes:
         layout.body_size = max(sizes, key=lambda style: sizes[style])[0]
-    if structure:
-        _choose_headings(doc, layout, sizes)
+    _choose_headings(doc, layout, sizes)
     return layout
 
 

@@ -116,12 +116,14 @@ def test_running_lines_and_contents_pages_stay_out(tmp_path: Path, options: Extr
     assert any("radi line 0" in p.text for p in passages)
 
 
-def test_structure_off_gives_page_passages(tmp_path: Path, options: ExtractOptions) -> None:
-    path = _manual(tmp_path / "manual.pdf", outline=True)
+def test_structure_off_gives_page_passages(tmp_path: Path) -> None:
+    path = _manual(tmp_path / "manual.pdf", outline=True, header=True, contents=True)
     extraction = extract_file(path, ExtractOptions(ocr=False, pdf_structure=False))
     passages = [s for s in extraction.segments if s.modality == Modality.TEXT]
-    assert extraction.metadata["structure"] == "pages"
+    assert extraction.metadata["structure"] == "off"
     assert all(p.locator.section is None and p.locator.boxes is None for p in passages)
+    assert {p.locator.page for p in passages} == {1, 2, 3, 4}  # contents page included
+    assert any("Cooling manual, chapter" in p.text for p in passages)
 
 
 def test_outline_pointing_at_missing_pages(tmp_path: Path, options: ExtractOptions) -> None:
