@@ -15,7 +15,7 @@ from ingest.base import ExtractOptions
 from ingest.layout import TextBlock, block_segments
 from ingest.ocr import MAX_OCR_SIDE, ocr_image
 from ingest.pdf_headings import page_headings
-from ingest.pdf_lines import Line, page_lines
+from ingest.pdf_lines import Line
 from ingest.pdf_passages import PassageBuilder
 from ingest.pdf_structure import DocumentLayout, is_running
 from mmrag.domain import ExtractedSegment, Locator, Modality
@@ -51,7 +51,7 @@ def page_segments(context: PageContext, page: pymupdf.Page) -> list[ExtractedSeg
         segments = list(block_segments(blocks, options, page=number))
         text_chars = sum(len(b.text) for b in blocks)
     else:
-        lines = page_lines(page)
+        lines = context.layout.take_lines(page)
         segments = text_segments(context, lines, page.rect.height)
         text_chars = sum(len(ln.text) for ln in lines)
     if context.ocr and text_chars < options.ocr_min_text_chars:

@@ -30,6 +30,9 @@ HEADING_RATIO = 1.12  # a heading's font is at least 12% larger than the body's 
 MAX_BOLD_HEADING_WORDS = 12  # ... or bold at body size, short, and a block of its own
 MAX_HEADING_CHARS = 200
 MAX_HEADINGS_BASE, MAX_HEADINGS_PER_PAGE = 50, 8  # more is not an outline but noise
+# The pass keeps the lines of the first pages up to this many characters (a few MB), so
+# the passages need not read them again; longer documents re-read the remaining pages.
+KEPT_LINE_CHARS = 2_000_000
 
 Signature = tuple[str, int, str, float]
 
@@ -55,6 +58,11 @@ class DocumentLayout:
     heading_levels: dict[tuple[float, bool], int] = field(default_factory=dict)
     outline: dict[int, list[OutlineEntry]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    kept_lines: dict[int, list[Line]] = field(default_factory=dict, repr=False)
+
+    def take_lines(self, page: pymupdf.Page) -> list[Line]:
+        """Return the page's lines: kept by the pass (and forgotten now), or read again."""
+        return self.kept_lines.pop(page.number + 1, None) or page_lines(page)
 
     def metadata(self) -> dict[str, object]:
         """Return what the document's metadata says about its structure."""
@@ -78,9 +86,13 @@ def analyse(doc: pymupdf.Document) -> DocumentLayout:
     signatures: Counter[Signature] = Counter()
     sizes: Counter[tuple[float, bool]] = Counter()
     listing: set[int] = set()
+    kept = 0
     for number in range(doc.page_count):
         page = doc.load_page(number)
         lines = page_lines(page)
+        kept += sum(len(line.text) for line in lines)
+        if kept <= KEPT_LINE_CHARS:
+            layout.kept_lines[number + 1] = lines
         signatures.update(set(band_signatures(lines, page.rect.height)))
         if is_listing_page(lines):
             listing.add(page.number + 1)

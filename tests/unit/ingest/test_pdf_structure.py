@@ -166,3 +166,12 @@ def test_page_without_text_layer(tmp_path: Path, options: ExtractOptions) -> Non
     segments = list(extraction.segments)
     assert extraction.metadata["structure"] == "pages"
     assert [s.modality for s in segments] == [Modality.PAGE_IMAGE]
+
+
+def test_pages_past_the_kept_lines_read_the_same(
+    tmp_path: Path, options: ExtractOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _manual(tmp_path / "manual.pdf", outline=True, header=True, contents=True)
+    kept = _passages(path, options)
+    monkeypatch.setattr("ingest.pdf_structure.KEPT_LINE_CHARS", 0)  # every page read again
+    assert _passages(path, options) == kept
