@@ -187,6 +187,8 @@ def read_outline(doc: pymupdf.Document, notes: list[str]) -> list[OutlineEntry]:
     except Exception as exc:  # a broken outline tree must not fail the document
         notes.append(f"outline unreadable: {exc}")
         return []
+    if not raw and _has_outline_root(doc):
+        notes.append("outline unreadable: MuPDF found no entries in it (broken or cyclic)")
     entries, missing = [], 0
     for item in raw:
         level, title, page = item[0], str(item[1]).strip(), item[2]
@@ -198,6 +200,17 @@ def read_outline(doc: pymupdf.Document, notes: list[str]) -> list[OutlineEntry]:
     if missing:
         notes.append(f"{missing} outline entries point at no page of the document")
     return entries
+
+
+def _has_outline_root(doc: pymupdf.Document) -> bool:
+    """Return whether the catalog names an outline with a first entry."""
+    try:
+        kind, value = doc.xref_get_key(doc.pdf_catalog(), "Outlines")
+        if kind != "xref":
+            return False
+        return doc.xref_get_key(int(value.split()[0]), "First")[0] == "xref"
+    except Exception:  # not a PDF catalog MuPDF can read: nothing to report
+        return False
 
 
 def _target_y(doc: pymupdf.Document, page: int, dest: dict[str, Any] | None) -> float | None:

@@ -175,3 +175,19 @@ def test_pages_past_the_kept_lines_read_the_same(
     kept = _passages(path, options)
     monkeypatch.setattr("ingest.pdf_structure.KEPT_LINE_CHARS", 0)  # every page read again
     assert _passages(path, options) == kept
+
+
+def test_cyclic_outline_falls_back_and_says_so(tmp_path: Path, options: ExtractOptions) -> None:
+    doc = pymupdf.open()
+    for n in range(2):
+        doc.new_page().insert_text((72, 100), f"Page {n} text about pumps.", fontsize=10)
+    doc.set_toc([[1, "A", 1], [1, "B", 2]])
+    first, second = (entry[3]["xref"] for entry in doc.get_toc(simple=False))
+    doc.xref_set_key(second, "Next", f"{first} 0 R")  # B -> A -> B ...
+    doc.xref_set_key(first, "First", f"{second} 0 R")
+    doc.save(tmp_path / "cyclic.pdf")
+    extraction = extract_file(tmp_path / "cyclic.pdf", options)
+    passages = [s for s in extraction.segments if s.modality == Modality.TEXT]
+    assert extraction.metadata["structure"] == "pages"
+    assert "outline unreadable" in extraction.metadata["structure_notes"][0]
+    assert [p.text for p in passages] == ["Page 0 text about pumps.", "Page 1 text about pumps."]
