@@ -25,6 +25,7 @@ from ingest.pdf_structure import (
 DEST_SLACK = 12.0  # points above a destination where its heading may still start
 MATCH_CHARS = 40  # letters of a title compared with the page
 MAX_TITLE_LINES = 4
+OVERSHOOT_LETTERS = 4  # a body-font line may hold this much besides its title ("1.2 ...:")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 _SPACES = re.compile(r"\s+")
 
@@ -39,28 +40,32 @@ class HeadingMark:
     title: str
 
 
-def page_headings(layout: DocumentLayout, lines: Sequence[Line], page: int) -> list[HeadingMark]:
-    """Return the headings on one page (``lines`` without running lines), in order."""
+def page_headings(
+    layout: DocumentLayout, lines: Sequence[Line], page: int, carried: Sequence[OutlineEntry] = ()
+) -> tuple[list[HeadingMark], list[OutlineEntry]]:
+    """Return the headings on one page (``lines`` without running lines), in order, and the
+    outline entries (``carried`` ones first) it could not place."""
     if layout.mode == "outline":
-        return outline_marks(layout, lines, layout.outline.get(page, []))
+        return outline_marks(layout, lines, [*carried, *layout.outline.get(page, [])])
     if layout.mode == "fonts":
-        return font_marks(layout, lines)
-    return []
+        return font_marks(layout, lines), []
+    return [], []
 
 
 def outline_marks(
     layout: DocumentLayout, lines: Sequence[Line], entries: Sequence[OutlineEntry]
-) -> list[HeadingMark]:
-    """Return a mark per outline entry of the page, each after the previous one."""
+) -> tuple[list[HeadingMark], list[OutlineEntry]]:
+    """Return a mark per outline entry of the page, each after the previous one, and the
+    entries left over when the page has no line left below one."""
     marks: list[HeadingMark] = []
     floor = 0
-    for entry in entries:
+    for number, entry in enumerate(entries):
         mark = _place(layout, lines, entry, floor)
         if mark is None:
-            continue
+            return marks, list(entries[number:])
         marks.append(mark)
         floor = mark.index + max(mark.length, 1)
-    return marks
+    return marks, []
 
 
 def _place(
@@ -74,7 +79,7 @@ def _place(
     wanted = _letters(entry.title).lstrip("0123456789")
     for index in candidates:
         length = _title_length(lines, index, wanted)
-        if length:
+        if length and _is_title_run(layout, lines[index : index + length], wanted):
             start = _styled_start(layout, lines, index, candidates[0])
             title = _clean(" ".join(ln.text for ln in lines[index : index + length]))
             return HeadingMark(start, index + length - start, entry.level, title)
@@ -98,6 +103,13 @@ def _title_length(lines: Sequence[Line], index: int, title: str) -> int:
         if seen.startswith(title):
             break
     return matched
+
+
+def _is_title_run(layout: DocumentLayout, run: Sequence[Line], title: str) -> bool:
+    """Whether lines that begin with a title are its heading: in a heading font, or no
+    more than the title (a body line "Introduction to pumps" is no heading "Intro")."""
+    spelled = _letters(" ".join(line.text for line in run)).lstrip("0123456789")
+    return layout.is_heading_style(run[0]) or len(spelled) <= len(title) + OVERSHOOT_LETTERS
 
 
 def _styled_start(layout: DocumentLayout, lines: Sequence[Line], index: int, lowest: int) -> int:

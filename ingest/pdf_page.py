@@ -6,7 +6,7 @@ Boxes are in PDF points of the page (origin top left, as PyMuPDF reports them).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pymupdf
 from PIL import Image
@@ -17,7 +17,7 @@ from ingest.ocr import MAX_OCR_SIDE, ocr_image
 from ingest.pdf_headings import page_headings
 from ingest.pdf_lines import Line
 from ingest.pdf_passages import PassageBuilder
-from ingest.pdf_structure import DocumentLayout, is_running
+from ingest.pdf_structure import DocumentLayout, OutlineEntry, is_running
 from mmrag.domain import ExtractedSegment, Locator, Modality
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ class PageContext:
     layout: DocumentLayout
     passages: PassageBuilder
     seen_images: set[int] = field(default_factory=set)
+    carried: list[OutlineEntry] = field(default_factory=list)  # headings for the next page
 
 
 def page_segments(context: PageContext, page: pymupdf.Page) -> list[ExtractedSegment]:
@@ -52,7 +53,7 @@ def page_segments(context: PageContext, page: pymupdf.Page) -> list[ExtractedSeg
         text_chars = sum(len(b.text) for b in blocks)
     else:
         lines = context.layout.take_lines(page)
-        segments = text_segments(context, lines, page.rect.height)
+        segments = text_segments(context, lines, number, page.rect.height)
         text_chars = sum(len(ln.text) for ln in lines)
     if context.ocr and text_chars < options.ocr_min_text_chars:
         segments.extend(ocr_segments(page, options))
@@ -78,15 +79,14 @@ def text_blocks(page: pymupdf.Page) -> list[TextBlock]:
     return blocks
 
 
-def text_segments(context: PageContext, lines: list[Line], height: float) -> list[ExtractedSegment]:
+def text_segments(
+    context: PageContext, lines: list[Line], page: int, height: float
+) -> list[ExtractedSegment]:
     """Feed the page's body lines to the open section; return the passages that closed.
 
     Running headers/footers and listing pages (contents, index) give no passages.
     """
     layout, builder = context.layout, context.passages
-    if not lines:
-        return []
-    page = lines[0].page
     body = (
         []
         if page in layout.listing_pages
@@ -94,7 +94,12 @@ def text_segments(context: PageContext, lines: list[Line], height: float) -> lis
             line for index, line in enumerate(lines) if not is_running(layout, lines, index, height)
         ]
     )
-    marks = {mark.index: mark for mark in page_headings(layout, body, page)}
+    listing = page in layout.listing_pages
+    found, left = page_headings(layout, body, page, [] if listing else context.carried)
+    # A bookmark placed at the foot of a page whose heading is printed overleaf (or on a
+    # page without body text) starts the next page instead, once; none from a contents page.
+    context.carried = [] if listing else [replace(e, y=None) for e in left if e.page == page]
+    marks = {mark.index: mark for mark in found}
     segments: list[ExtractedSegment] = []
     heading_end = -1
     for index, line in enumerate(body):

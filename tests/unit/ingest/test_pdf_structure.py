@@ -191,3 +191,20 @@ def test_cyclic_outline_falls_back_and_says_so(tmp_path: Path, options: ExtractO
     assert extraction.metadata["structure"] == "pages"
     assert "outline unreadable" in extraction.metadata["structure_notes"][0]
     assert [p.text for p in passages] == ["Page 0 text about pumps.", "Page 1 text about pumps."]
+
+
+def test_bookmark_at_a_page_foot_starts_the_next_page(
+    tmp_path: Path, options: ExtractOptions
+) -> None:
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 100), "Intro text about pumps and valves.", fontsize=10)
+    doc.new_page().insert_text((72, 100), "Pump service steps, one by one.", fontsize=10)
+    foot = {"kind": pymupdf.LINK_GOTO, "page": 0, "to": pymupdf.Point(72, 780)}
+    # "Intro" begins a body line but is no heading there; "Service" is printed overleaf.
+    doc.set_toc([[1, "Intro", 1], [1, "Service", 1, foot]])
+    doc.save(tmp_path / "foot.pdf")
+    passages = _passages(tmp_path / "foot.pdf", options)
+    assert [(p.locator.section, p.locator.page) for p in passages] == [
+        ("Intro", 1),
+        ("Service", 2),
+    ]
