@@ -19,7 +19,7 @@ from ingest.markdown import PATH_SEPARATOR
 from ingest.pdf_lines import Line
 from mmrag.domain import ExtractedSegment, Locator, Modality, PageBox
 
-MAX_SECTION_CHUNKS = 40  # a longer section is flushed at a block break: memory stays bounded
+MAX_SECTION_CHUNKS = 40  # a longer section is flushed in parts: memory stays bounded
 
 
 @dataclass
@@ -45,7 +45,9 @@ class PassageBuilder:
     def add(self, line: Line, *, body: bool = True) -> Iterator[ExtractedSegment]:
         """Add a line of the current section (``body=False`` for its heading's lines)."""
         limit = MAX_SECTION_CHUNKS * self.options.chunk_chars
-        if self.chars > limit and self.lines and _new_block(self.lines[-1], line):
+        # Past the limit, cut at the next block; past twice the limit (one giant block), now.
+        over = self.chars > limit and bool(self.lines)
+        if over and (_new_block(self.lines[-1], line) or self.chars > 2 * limit):
             yield from self.flush()
         self.lines.append(line)
         self.chars += len(line.text) + 1

@@ -208,3 +208,13 @@ def test_bookmark_at_a_page_foot_starts_the_next_page(
         ("Intro", 1),
         ("Service", 2),
     ]
+
+
+def test_long_section_is_flushed_in_parts_and_loses_nothing(tmp_path: Path) -> None:
+    path = _manual(tmp_path / "manual.pdf", outline=True)
+    small = ExtractOptions(ocr=False, chunk_chars=60, chunk_overlap_chars=0)
+    passages = _passages(path, small)  # twice 40 chunks of 60 chars < the 60-line block
+    radiators = [p for p in passages if "radi line" in p.text]
+    assert {p.locator.section for p in radiators} == {"1 Cooling > 1.2 Radiators"}
+    text = "\n".join(p.text for p in radiators)
+    assert all(f"radi line {n}:" in text for n in range(60))
