@@ -21,6 +21,7 @@ class ExtractOptions:
     chunk_chars: int = 1200
     chunk_overlap_chars: int = 150
     page_render_dpi: int = 72
+    pdf_structure: bool = True
     min_image_side: int = 64
     thumbnail_side: int = 256
     ocr: bool = True

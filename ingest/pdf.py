@@ -15,6 +15,8 @@ import pymupdf
 from ingest.base import Extraction, ExtractOptions
 from ingest.ocr import ocr_available, ocr_unavailable_reason
 from ingest.pdf_page import PageContext, page_segments
+from ingest.pdf_passages import PassageBuilder
+from ingest.pdf_structure import DocumentLayout, analyse
 from mmrag.domain import ExtractedSegment
 from mmrag.errors import BadInput
 
@@ -33,16 +35,18 @@ def extract_pdf(path: Path, media_type: str, options: ExtractOptions) -> Extract
         first = doc.load_page(0)
         zoom = options.thumbnail_side / max(first.rect.width, first.rect.height, 1.0)
         thumbnail = first.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom)).tobytes("png")
+        layout = analyse(doc) if options.pdf_structure else DocumentLayout(mode="off")
     except Exception as exc:  # MuPDF raises several error classes for damaged files
         raise BadInput(f"PDF is damaged: {exc}", code="pdf_corrupt") from exc
     finally:
         doc.close()
     if options.ocr and not ocr_available():
         metadata["ocr_unavailable"] = ocr_unavailable_reason()
+    metadata.update(layout.metadata())
     return Extraction(
         media_type=media_type,
         metadata=metadata,
-        segments=_segments(path, options),
+        segments=_segments(path, options, layout),
         thumbnail=thumbnail,
     )
 
@@ -91,11 +95,18 @@ def _check(doc: pymupdf.Document, options: ExtractOptions) -> None:
         )
 
 
-def _segments(path: Path, options: ExtractOptions) -> Iterator[ExtractedSegment]:
-    """Yield every page's segments in page order, holding one page at a time."""
+def _segments(
+    path: Path, options: ExtractOptions, layout: DocumentLayout
+) -> Iterator[ExtractedSegment]:
+    """Yield every page's segments in page order, holding one page (and the lines of the
+    open section) at a time."""
     doc = open_pdf(path, options)
     try:
-        context = PageContext(doc=doc, options=options, ocr=options.ocr and ocr_available())
+        passages = PassageBuilder(options)
+        context = PageContext(
+            doc=doc, options=options, ocr=options.ocr and ocr_available(),
+            layout=layout, passages=passages,
+        )  # fmt: skip
         for index in range(doc.page_count):
             try:
                 segments = page_segments(context, doc.load_page(index))
@@ -106,5 +117,6 @@ def _segments(path: Path, options: ExtractOptions) -> Iterator[ExtractedSegment]
                     f"PDF page {index + 1} is damaged: {exc}", code="pdf_corrupt"
                 ) from exc
             yield from segments
+        yield from passages.flush()
     finally:
         doc.close()

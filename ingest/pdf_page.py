@@ -6,7 +6,7 @@ Boxes are in PDF points of the page (origin top left, as PyMuPDF reports them).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pymupdf
 from PIL import Image
@@ -14,6 +14,10 @@ from PIL import Image
 from ingest.base import ExtractOptions
 from ingest.layout import TextBlock, block_segments
 from ingest.ocr import MAX_OCR_SIDE, ocr_image
+from ingest.pdf_headings import page_headings
+from ingest.pdf_lines import Line
+from ingest.pdf_passages import PassageBuilder
+from ingest.pdf_structure import DocumentLayout, OutlineEntry, is_running
 from mmrag.domain import ExtractedSegment, Locator, Modality
 
 logger = logging.getLogger(__name__)
@@ -24,21 +28,34 @@ _KEPT_IMAGE_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpe
 
 @dataclass
 class PageContext:
-    """What every page of one document shares: options, OCR switch, images already seen."""
+    """What every page of one document shares: options, OCR switch, images already seen,
+    the document's layout and the passages of the section that is still open."""
 
     doc: pymupdf.Document
     options: ExtractOptions
     ocr: bool
+    layout: DocumentLayout
+    passages: PassageBuilder
     seen_images: set[int] = field(default_factory=set)
+    carried: list[OutlineEntry] = field(default_factory=list)  # headings for the next page
 
 
 def page_segments(context: PageContext, page: pymupdf.Page) -> list[ExtractedSegment]:
-    """Return the page's passages, OCR passages (scanned page), render and images."""
+    """Return the passages the page completes, OCR passages (scanned page), render, images.
+
+    A section that continues on the next page yields its passages when it ends.
+    """
     number = page.number + 1
     options = context.options
-    blocks = text_blocks(page)
-    segments = list(block_segments(blocks, options, page=number))
-    if context.ocr and sum(len(b.text.strip()) for b in blocks) < options.ocr_min_text_chars:
+    if context.layout.mode == "off":
+        blocks = text_blocks(page)
+        segments = list(block_segments(blocks, options, page=number))
+        text_chars = sum(len(b.text) for b in blocks)
+    else:
+        lines = context.layout.take_lines(page)
+        segments = text_segments(context, lines, number, page.rect.height)
+        text_chars = sum(len(ln.text) for ln in lines)
+    if context.ocr and text_chars < options.ocr_min_text_chars:
         segments.extend(ocr_segments(page, options))
     render = render_page(page, options.page_render_dpi, options.max_image_pixels)
     segments.append(
@@ -54,12 +71,45 @@ def page_segments(context: PageContext, page: pymupdf.Page) -> list[ExtractedSeg
 
 
 def text_blocks(page: pymupdf.Page) -> list[TextBlock]:
-    """Return the page's non-empty text blocks in content order."""
+    """Return the page's non-empty text blocks in content order (structure off)."""
     blocks = []
     for x0, y0, x1, y1, text, _number, kind in page.get_text("blocks"):
         if kind == 0 and text.strip():
             blocks.append(TextBlock(text.strip(), _box(pymupdf.Rect(x0, y0, x1, y1))))
     return blocks
+
+
+def text_segments(
+    context: PageContext, lines: list[Line], page: int, height: float
+) -> list[ExtractedSegment]:
+    """Feed the page's body lines to the open section; return the passages that closed.
+
+    Running headers/footers and listing pages (contents, index) give no passages.
+    """
+    layout, builder = context.layout, context.passages
+    body = (
+        []
+        if page in layout.listing_pages
+        else [
+            line for index, line in enumerate(lines) if not is_running(layout, lines, index, height)
+        ]
+    )
+    listing = page in layout.listing_pages
+    found, left = page_headings(layout, body, page, [] if listing else context.carried)
+    # A bookmark placed at the foot of a page whose heading is printed overleaf (or on a
+    # page without body text) starts the next page instead, once; none from a contents page.
+    context.carried = [] if listing else [replace(e, y=None) for e in left if e.page == page]
+    marks = {mark.index: mark for mark in found}
+    segments: list[ExtractedSegment] = []
+    heading_end = -1
+    for index, line in enumerate(body):
+        if (mark := marks.get(index)) is not None:
+            segments.extend(builder.heading(mark.level, mark.title))
+            heading_end = index + mark.length
+        segments.extend(builder.add(line, body=index >= heading_end))
+    if layout.mode == "pages":
+        segments.extend(builder.flush())
+    return segments
 
 
 def render_page(page: pymupdf.Page, dpi: int, max_pixels: int) -> pymupdf.Pixmap:

@@ -34,11 +34,25 @@ class Stage(StrEnum):
     INDEX = "index"
 
 
+BBox = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class PageBox:
+    """One region of a passage that spans pages or columns: a page and a box on it."""
+
+    page: int
+    bbox: BBox
+
+
 @dataclass(frozen=True)
 class Locator:
     """Where a segment sits in its document; only the fields that apply are set.
 
-    ``bbox`` is (x0, y0, x1, y1) in PDF points (pages) or pixels (images).
+    ``bbox`` is (x0, y0, x1, y1) in PDF points (pages) or pixels (images); for a PDF
+    passage it covers the passage's text on ``page``, its first page.
+    ``boxes`` lists every region, in reading order, when a passage crosses a page or a
+    column (None when ``page`` + ``bbox`` say it all).
     ``section`` is the heading path for structured text ("Intro > Setup").
     """
 
@@ -49,6 +63,7 @@ class Locator:
     char_end: int | None = None
     start_s: float | None = None
     end_s: float | None = None
+    boxes: tuple[PageBox, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -58,6 +73,8 @@ class Locator:
         data = dict(data or {})
         if data.get("bbox") is not None:
             data["bbox"] = tuple(data["bbox"])
+        if data.get("boxes") is not None:
+            data["boxes"] = tuple(PageBox(b["page"], tuple(b["bbox"])) for b in data["boxes"])
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
@@ -87,6 +104,14 @@ class Segment:
     media_type: str | None
     source_key: str | None = None
     source_type: str | None = None
+    # What index writers put before ``text`` (document title, heading path): it helps a
+    # passage that never names its section to be found, and is never shown as its text.
+    context: str = ""
+
+    @property
+    def index_text(self) -> str:
+        """Return the text that is embedded and BM25-indexed: context, then the passage."""
+        return f"{self.context}\n{self.text}" if self.context else self.text
 
     def media_link(self) -> tuple[str, str] | None:
         """Return (blob key, URL fragment) of what best shows this segment, if anything.

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     chunk_chars: int = Field(default=1200, gt=100)
     chunk_overlap_chars: int = Field(default=150, ge=0)
     page_render_dpi: int = Field(default=72, gt=10, le=600)
+    pdf_structure: bool = Field(
+        default=True,
+        description="PDF passages follow sections (outline or heading fonts), not pages.",
+    )
     min_image_side: int = Field(
         default=64, gt=0, description="Smaller embedded images are skipped."
     )

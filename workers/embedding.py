@@ -82,7 +82,7 @@ def _encode(
 ) -> NDArray[np.float32]:
     kind = segments[0].modality
     if kind == Modality.TEXT:
-        return space.encode_texts([s.text for s in segments])
+        return space.encode_texts([s.index_text for s in segments])
     if kind == Modality.AUDIO:
         assert source is not None, "audio segments are cut from the original file"
         return space.encode_audio(_windows(source, segments), AUDIO_RATE)

@@ -12,11 +12,12 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC
 
 from index.bm25.base import TermDoc
 from index.filters import Payload
+from index.passage_context import passage_context
 from index.spaces.base import SpaceUnavailable
 from ingest.base import ExtractOptions
 from ingest.extract import extract_file
@@ -205,6 +206,13 @@ def _load(rt: Runtime, document_id: str) -> _Loaded:
         fields = collections.metadata_fields(collection)
         rows = documents.document_segments(session, doc.id)
         segments = [documents.to_segment(r, collection.name) for r in rows]
+    title = doc.meta.get("title") if isinstance(doc.meta.get("title"), str) else None
+    segments = [
+        replace(s, context=passage_context(title, s.locator.section))
+        if s.modality == Modality.TEXT
+        else s
+        for s in segments
+    ]
     created = doc.created_at.replace(tzinfo=doc.created_at.tzinfo or UTC).timestamp()
     metadata = indexed_metadata(doc.meta, fields)
     payloads = [
@@ -250,7 +258,7 @@ def _embed(rt: Runtime, claim: leases.Claim) -> None:
 def _index(rt: Runtime, claim: leases.Claim) -> None:
     loaded = _load(rt, claim.document_id)
     terms = [
-        TermDoc(payload, segment.text)
+        TermDoc(payload, segment.index_text)
         for segment, payload in zip(loaded.segments, loaded.payloads, strict=True)
         if segment.modality == Modality.TEXT and segment.text.strip()
     ]

@@ -10,8 +10,6 @@ import pytest
 
 from ingest.base import ExtractOptions
 from ingest.extract import extract_file
-from ingest.layout import join_blocks
-from ingest.pdf_page import text_blocks
 from mmrag.domain import Modality
 from mmrag.errors import BadInput
 
@@ -40,16 +38,23 @@ def test_pages_passages_and_boxes(make_pdf: PdfBuilder, options: ExtractOptions)
     segments = list(extraction.segments)
     text_segments = [s for s in segments if s.modality == Modality.TEXT]
     assert {s.locator.page for s in text_segments} == {1, 2, 3}
+    assert extraction.metadata["structure"] == "pages"  # no outline, one font: page passages
+    # Offsets index the document's passage text: rebuild it from the passages' own spans.
+    document = [" "] * max(s.locator.char_end or 0 for s in text_segments)
+    for segment in text_segments:
+        start = segment.locator.char_start or 0
+        assert "".join(document[start : start + len(segment.text)]).strip() in segment.text
+        document[start : start + len(segment.text)] = list(segment.text)
     with pymupdf.open(path) as doc:
         for segment in text_segments:
             assert segment.locator.page is not None and segment.locator.bbox is not None
             assert f"Page {segment.locator.page} explains" in segment.text
             x0, y0, x1, y1 = segment.locator.bbox
             assert 60 <= x0 < x1 <= 552 and 90 <= y0 < y1 <= 710
-            page = doc[segment.locator.page - 1]
-            joined, _ = join_blocks(text_blocks(page))
             loc = segment.locator
-            assert joined[loc.char_start : loc.char_end] == segment.text
+            assert loc.char_end is not None and loc.char_start is not None
+            assert loc.char_end - loc.char_start == len(segment.text)
+            page = doc[segment.locator.page - 1]
             words = page.get_text("words", clip=pymupdf.Rect(segment.locator.bbox))
             assert segment.text.split()[0] in {w[4] for w in words}
 
