@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from generate.backends.base import DECLINE, AnswerBackend
 from generate.citations import Citation, Unsupported, check_citations
 from generate.context import Context, MediaLoader, Source, build_context
+from generate.errors import BackendUnavailable
 from generate.terms import coverage, idf, terms
 from mmrag.domain import Hit
 from mmrag.errors import BadInput
@@ -96,7 +97,9 @@ def answer_stream(
         if so_far != DECLINE:
             yield "".join(parts)
     raw = "".join(parts).strip()
-    if raw == DECLINE or not raw:
+    if not raw:  # a model that says nothing failed; it did not judge the sources
+        raise BackendUnavailable(f"backend '{backend.name}' returned an empty answer")
+    if raw == DECLINE:
         reason = f"backend '{backend.name}' found no answer to the question in the sources"
         yield Answer("", abstained=True, reason=reason, **base)  # type: ignore[arg-type]
         return
