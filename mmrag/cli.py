@@ -271,6 +271,7 @@ def ask(
     from api.search_request import build_query
     from generate.answer import Answer, answer_stream, check_question
     from generate.backends.registry import BackendRegistry
+    from generate.semantic import TextEncoder
     from mmrag.catalog.collections import list_collections, metadata_fields
     from mmrag.errors import MmragError
     from workers.runtime import Runtime
@@ -295,7 +296,9 @@ def ask(
         result = rt.retriever.search(build_query(body, picture, None, settings, fields))
         for reason in result.degraded:
             console.print(f"[yellow]degraded[/yellow] {reason}")
-        for item in answer_stream(text, result.hits, chosen, settings, load_media, picture):
+        encoder = TextEncoder.from_spaces(rt.spaces)
+        events = answer_stream(text, result.hits, chosen, settings, load_media, picture, encoder)
+        for item in events:
             if isinstance(item, Answer):
                 final = item
             else:  # plain write: "[1]" must not be read as console markup
@@ -307,6 +310,8 @@ def ask(
         raise typer.Exit(code=2) from None
     assert final is not None
     out = Console(soft_wrap=True)
+    for reason in final.degraded:
+        out.print(f"degraded {reason}", markup=False)
     if final.abstained:
         out.print(f"(no answer) {final.reason}", markup=False)
     else:

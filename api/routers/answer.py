@@ -21,6 +21,7 @@ from api.schemas import AnswerIn, AnswerOut, CitationOut, SourceOut, Unsupported
 from api.search_request import build_query, media_request_body, read_media_request
 from generate.answer import Answer, answer_stream, check_question, final_answer
 from generate.backends.registry import BackendRegistry
+from generate.semantic import TextEncoder
 from mmrag.catalog import collections
 from mmrag.errors import MmragError
 from workers.runtime import Runtime
@@ -64,7 +65,8 @@ async def answer_endpoint(
         with rt.blobs.open(key) as stream:
             return stream.read()
 
-    events = answer_stream(question, hits, backend, rt.settings, load_media, image)
+    encoder = await run_in_threadpool(TextEncoder.from_spaces, rt.spaces)
+    events = answer_stream(question, hits, backend, rt.settings, load_media, image, encoder)
     if not body.stream:
         final = await run_in_threadpool(final_answer, events)
         return answer_out(final, degraded)
@@ -152,7 +154,7 @@ def answer_out(answer: Answer, degraded: list[str]) -> AnswerOut:
         reason=answer.reason,
         backend=answer.backend,
         evidence=answer.evidence,
-        degraded=degraded,
+        degraded=[*degraded, *answer.degraded],
         unsupported=[
             UnsupportedOut(sentence=u.sentence, cited=u.cited, support=u.support, reason=u.reason)
             for u in answer.unsupported
