@@ -5,11 +5,13 @@ quotable sentences (:mod:`generate.quotable`). A source's score is
 
     score = w_sentence * best sentence similarity + w_top * mean of its top-2 similarities
           + w_heading * heading similarity + w_lexical * lexical coverage + w_rank / rank
+          + w_passage * passage similarity
 
-(similarities are cosines of normalised MiniLM rows; lexical coverage is the IDF-weighted
-share of the question's terms in the source, :mod:`generate.terms`). A sentence's score
-adds its own similarity and coverage to its source's. The gate compares the best source
-score with ``answer_min_semantic_evidence``. Without an encoder every similarity is 0 and
+(similarities are cosines of normalised MiniLM rows; the passage's is the one the text
+channel computed when it retrieved the hit, so it costs no encode; lexical coverage is the
+IDF-weighted share of the question's terms in the source, :mod:`generate.terms`). A
+sentence's score adds its own similarity and coverage to its source's. The gate compares
+the best source score with ``answer_min_semantic_evidence``. Without an encoder every similarity is 0 and
 the lexical measure of old applies (``answer_min_evidence``). The weights and thresholds
 were calibrated with ``bench/answer.py --calibrate`` (bench/README.md says how).
 """
@@ -35,9 +37,10 @@ class Weights:
     sentence: float = 0.45
     top: float = 0.15
     heading: float = 0.10
-    lexical: float = 0.20
+    lexical: float = 0.50
     rank: float = 0.10
-    own: float = 0.5  # a sentence's own similarity, on top of its source's score
+    passage: float = 0.40  # the text channel's question-passage cosine, when retrieval has it
+    own: float = 0.25  # a sentence's own similarity, on top of its source's score
     own_lexical: float = 0.2  # ... and its own lexical coverage
     # lexical only (no encoder): the extractive scorer of old
     lexical_sentence: float = 0.5
@@ -141,6 +144,7 @@ def _source(
         + w.heading * heading
         + w.lexical * lexical
         + w.rank / source.n
+        + w.passage * source.hit.channel_scores.get("text", 0.0)
     )
     return SourceEvidence(source.n, best, heading, lexical, score)
 

@@ -196,9 +196,9 @@ class Settings(BaseSettings):
         "best source, when evidence is lexical only (text space disabled).",
     )
     answer_min_semantic_evidence: float = Field(
-        default=0.45,
+        default=0.57,
         ge=0,
-        le=1.5,
+        le=2,
         description="Abstain below this evidence score of the best source (semantic "
         "similarity, lexical coverage, rank; generate/evidence.py; calibrated in bench/).",
     )
