@@ -11,9 +11,10 @@ quotable sentences (:mod:`generate.quotable`). A source's score is
 channel computed when it retrieved the hit, so it costs no encode; lexical coverage is the
 IDF-weighted share of the question's terms in the source, :mod:`generate.terms`). A
 sentence's score adds its own similarity and coverage to its source's. The gate compares
-the best source score with ``answer_min_semantic_evidence``. Without an encoder every similarity is 0 and
-the lexical measure of old applies (``answer_min_evidence``). The weights and thresholds
-were calibrated with ``bench/answer.py --calibrate`` (bench/README.md says how).
+the best source score with ``answer_min_semantic_evidence``. Without an encoder every
+similarity is 0 and the lexical measure of old applies (``answer_min_evidence``). The
+weights come from a grid on bench/answer.py's labelled set and the threshold from its
+held-out ``--calibrate`` (bench/README.md says how).
 """
 
 from __future__ import annotations
