@@ -1,4 +1,4 @@
-"""Answer quality of the extractive backend on real FAQ pages: citations, recall, abstention.
+"""Answer quality on real FAQ pages: citations, recall, abstention, where answers are lost.
 
 Corpus and answerable questions: the ``question`` form of :mod:`bench.qsets` (Debian FAQ +
 Python FAQ pages from apt ``debian-faq`` / ``python3-doc``; each question heading is
@@ -11,22 +11,30 @@ on any FAQ page): ``off-topic`` (cooking, sport, geography, ...) and ``near-topi
 and operating-system questions in the corpus's own vocabulary whose subject the pages never
 cover). They go through exactly the same path.
 
-Per question: ``Retriever.search`` (k = ``answer_k``, the default channel weights) then
-``generate.answer.answer`` with the extractive backend: the code behind ``POST /v1/answer``.
+Per question: ``Retriever.search`` (k = ``answer_k``, the default channel weights) once, then
+``generate.answer.answer`` (the code behind ``POST /v1/answer``) with two scorers in the same
+run: ``old`` = lexical evidence (what the answer stage does with the text space disabled,
+and did before semantic evidence) and ``new`` = semantic evidence with the text space's
+MiniLM encoder (one batched encode per answer; its added time per answer is printed).
 
 - citation precision: share of all citations (over answered questions) whose source is
-  relevant, i.e. contains the answer section.
-- answer recall: share of answerable questions with a relevant cited source.
-- abstention: share of unanswerable questions answered with ``abstained: true``.
-- also printed: the retrieval ceiling (share of answerable questions with a relevant source
-  anywhere in the context; no answer can cite what retrieval did not bring) and recall
-  within it, and how often answerable questions were abstained on.
-
-``--min-evidence`` takes several values: retrieval runs once per question and each value of
-``answer_min_evidence`` is evaluated over the same hits (the first is the headline).
+  relevant; answer recall: share of answerable questions with a relevant cited source;
+  abstention: share of unanswerable questions answered with ``abstained: true`` (off-topic
+  and near-topic apart). Within the ceiling: over the questions whose context holds a
+  relevant source (no answer can cite what retrieval did not bring).
+- losses, per corpus: ``not retrieved`` (no relevant source in the context), ``refused``
+  (a relevant source was given, the answer abstained), ``wrong source`` (a relevant source
+  was given, the answer cited only others).
+- ``--calibrate``: the gate threshold of the new scorer chosen on one corpus's questions (and
+  half of the unanswerable ones) by the largest recall + abstention (Youden's J), reported
+  on the other, held-out corpus and the other half; both ways round.
+- ``--backend openai``: the same sets through an OpenAI-compatible server
+  (``MMRAG_ANSWER_OPENAI_URL`` / ``MMRAG_ANSWER_OPENAI_MODEL``): Ollama, vLLM, llama.cpp.
 
     .venv/bin/python bench/answer.py                     # ingest (~1 min) + evaluate
-    .venv/bin/python bench/answer.py --workdir bench/out/answer --min-evidence 0.4,0.5,0.6
+    .venv/bin/python bench/answer.py --workdir bench/out/answer --calibrate
+    MMRAG_ANSWER_OPENAI_URL=http://127.0.0.1:8080/v1 .venv/bin/python bench/answer.py \\
+        --workdir bench/out/answer --backend openai --scorers new
 """
 
 from __future__ import annotations
@@ -38,17 +46,23 @@ import tempfile
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bs4 import XMLParsedAsHTMLWarning
 
+from bench.answer_figures import Outcome, calibrate, figures
 from bench.qsets import FORMS, Label, MissingPackage, build
 from bench.quality import COLLECTION, ingest
-from generate.answer import Answer, answer
-from generate.backends.extractive import ExtractiveBackend
+from generate.answer import answer
+from generate.backends.base import AnswerBackend
+from generate.backends.registry import BackendRegistry
+from generate.semantic import LEXICAL_ONLY, TextEncoder
 from mmrag.domain import Hit
 from mmrag.settings import Settings
 from retrieve.query import Query
@@ -103,20 +117,19 @@ UNANSWERABLE: dict[str, list[str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Figures:
-    citation_precision: float
-    answer_recall: float
-    abstention_unanswerable: float
-    abstention_off_topic: float
-    abstention_near_topic: float
-    retrieval_ceiling: float
-    recall_within_ceiling: float
-    precision_within_ceiling: float
-    abstained_answerable: float
-    citations: int
-    answerable: int
-    unanswerable: int
+class CachedEncoder:
+    """The text encoder with a memo, so calibration sweeps do not encode again."""
+
+    def __init__(self, encoder: TextEncoder) -> None:
+        self.inner = encoder
+        self.memo: dict[str, NDArray[np.float32]] = {}
+
+    def __call__(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        assert self.inner.encode is not None
+        fresh = [t for t in dict.fromkeys(texts) if t not in self.memo]
+        if fresh:
+            self.memo.update(zip(fresh, self.inner.encode(fresh), strict=True))
+        return np.stack([self.memo[t] for t in texts])
 
 
 def relevant(hit: Hit, label: Label, document_id: str) -> bool:
@@ -124,56 +137,42 @@ def relevant(hit: Hit, label: Label, document_id: str) -> bool:
     return hit.segment.document_id == document_id and section.split(" > ")[-1] == label.heading
 
 
-def evaluate(
+def outcomes(
     settings: Settings,
+    backend: AnswerBackend,
+    encoder: TextEncoder,
     labelled: Sequence[tuple[Label, list[Hit]]],
     unanswerable: Mapping[str, Sequence[tuple[str, list[Hit]]]],
     ids: Mapping[str, str],
-) -> Figures:
-    """Return the figures of one setting over hits retrieved once."""
-    backend = ExtractiveBackend.from_settings(settings)
-    cited = correct = found = ceiling = found_in_ceiling = declined = 0
-    cited_in_ceiling = correct_in_ceiling = 0
-    for label, hits in labelled:
-        result = answer(label.query, hits, backend, settings)
-        marks = [relevant(c.source.hit, label, ids[label.source]) for c in result.citations]
-        cited += len(marks)
-        correct += sum(marks)
-        found += any(marks)
-        declined += result.abstained
-        if any(relevant(h, label, ids[label.source]) for h in _given(result)):
-            ceiling += 1
-            found_in_ceiling += any(marks)
-            cited_in_ceiling += len(marks)
-            correct_in_ceiling += sum(marks)
-    rates = {
-        kind: sum(answer(q, hits, backend, settings).abstained for q, hits in items) / len(items)
-        for kind, items in unanswerable.items()
-    }
-    n_unanswerable = sum(len(items) for items in unanswerable.values())
-    return Figures(
-        citation_precision=_ratio(correct, cited),
-        answer_recall=_ratio(found, len(labelled)),
-        abstention_unanswerable=sum(rates[k] * len(v) for k, v in unanswerable.items())
-        / n_unanswerable,
-        abstention_off_topic=rates["off-topic"],
-        abstention_near_topic=rates["near-topic"],
-        retrieval_ceiling=_ratio(ceiling, len(labelled)),
-        recall_within_ceiling=_ratio(found_in_ceiling, ceiling),
-        precision_within_ceiling=_ratio(correct_in_ceiling, cited_in_ceiling),
-        abstained_answerable=_ratio(declined, len(labelled)),
-        citations=cited,
-        answerable=len(labelled),
-        unanswerable=n_unanswerable,
+) -> list[Outcome]:
+    """Answer every question once with the gate open (thresholds are applied afterwards)."""
+    open_gate = settings.model_copy(
+        update={"answer_min_evidence": 0.0, "answer_min_semantic_evidence": 0.0}
     )
+    found: list[Outcome] = []
+    items = [(label.corpus, label.query, hits, label) for label, hits in labelled]
+    items += [(kind, q, hits, None) for kind, qs in unanswerable.items() for q, hits in qs]
+    for group, question, hits, label in items:
+        started = time.perf_counter()
+        result = answer(question, hits, backend, open_gate, encoder=encoder)
+        took = time.perf_counter() - started
+        marks = tuple(_relevant(c.source.hit, label, ids) for c in result.citations)
+        found.append(
+            Outcome(
+                group=group,
+                gate_score=result.evidence,
+                declined=result.abstained,
+                given=any(_relevant(s.hit, label, ids) for s in result.sources),
+                marks=marks,
+                unsupported=len(result.unsupported),
+                seconds=took,
+            )
+        )
+    return found
 
 
-def _given(result: Answer) -> list[Hit]:
-    return [s.hit for s in result.sources]
-
-
-def _ratio(a: float, b: float) -> float:
-    return a / b if b else float("nan")
+def _relevant(hit: Hit, label: Label | None, ids: Mapping[str, str]) -> bool:
+    return label is not None and relevant(hit, label, ids[label.source])
 
 
 def prepare(
@@ -197,16 +196,21 @@ def prepare(
     ids = json.loads(marker.read_text()) if reuse else ingest(rt, pages)
     if not reuse:
         marker.write_text(json.dumps(ids))
-    info = {"pages": len(pages), "segments": rt.bm25.count(), "reused": reuse,
-            "ingest_seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
+    info = {
+        "pages": len(pages),
+        "segments": rt.bm25.count(),
+        "reused": reuse,
+        "ingest_seconds": round(time.perf_counter() - started, 1),
+    }
     return rt, labels, ids, info
 
 
 def retrieve(rt: Runtime, question: str) -> list[Hit]:
     s = rt.settings
     weights = {c: w for c, w in s.channel_weights.items() if c in TEXT_CHANNELS}
-    query = Query(collections=[COLLECTION], text=question, k=s.answer_k, weights=weights,
-                  rrf_k=s.rrf_k)  # fmt: skip
+    query = Query(
+        collections=[COLLECTION], text=question, k=s.answer_k, weights=weights, rrf_k=s.rrf_k
+    )
     result = rt.retriever.search(query)
     if result.degraded:
         raise SystemExit(f"degraded channels: {result.degraded}")
@@ -219,10 +223,12 @@ def main() -> None:
         "--form",
         choices=FORMS,
         default="question",
-        help="question: FAQ questions (default); cloze: a section's deleted first sentence",
+        help="question: FAQ questions (default); cloze: a deleted first sentence",
     )
     parser.add_argument("--workdir", type=Path, help="keep the data dir here (default: temp)")
-    parser.add_argument("--min-evidence", default=None, help="answer_min_evidence values, a,b,c")
+    parser.add_argument("--backend", default="extractive", help="extractive (default) or openai")
+    parser.add_argument("--scorers", default="old,new", help="old (lexical), new (semantic)")
+    parser.add_argument("--calibrate", action="store_true", help="held-out gate calibration")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=XMLParsedAsHTMLWarning)
@@ -237,54 +243,81 @@ def main() -> None:
             kind: [(q, retrieve(rt, q)) for q in questions]
             for kind, questions in UNANSWERABLE.items()
         }
-        retrieval_s = time.perf_counter() - started
-        values = args.min_evidence or str(rt.settings.answer_min_evidence)
-        results = {}
-        for value in (float(v) for v in values.split(",")):
-            settings = rt.settings.model_copy(update={"answer_min_evidence": value})
-            results[value] = evaluate(settings, labelled, unanswerable, ids)
+        info["retrieval_seconds"] = round(time.perf_counter() - started, 1)
+        backend = BackendRegistry(rt.settings).get(args.backend)
+        semantic = TextEncoder.from_spaces(rt.spaces)
+        if semantic.encode is None:
+            raise SystemExit(f"the text space is disabled: {semantic.missing}")
+        cached = CachedEncoder(semantic)
+        encoders = {"old": LEXICAL_ONLY, "new": TextEncoder(cached)}
+        report: dict[str, object] = {}
+        runs: dict[str, list[Outcome]] = {}
+        for name in args.scorers.split(","):
+            runs[name] = outcomes(rt.settings, backend, encoders[name], labelled, unanswerable, ids)
+            threshold = (
+                rt.settings.answer_min_semantic_evidence
+                if name == "new"
+                else rt.settings.answer_min_evidence
+            )
+            report[name] = asdict(figures(runs[name], threshold))
+        if args.calibrate and "new" in runs:
+            report["calibration"] = calibrate(runs["new"])
         rt.close()
-    print_figures(results, {**info, "form": args.form}, rt.settings, retrieval_s)
+    print_report(report, {**info, "form": args.form, "backend": backend.name}, rt.settings)
     if args.json:
-        args.json.write_text(json.dumps({str(k): asdict(v) for k, v in results.items()}, indent=2))
+        args.json.write_text(json.dumps(report, indent=2))
 
 
-def print_figures(
-    results: Mapping[float, Figures], info: Mapping[str, object], s: Settings, took: float
-) -> None:
-    first = next(iter(results.values()))
+def print_report(report: Mapping[str, object], info: Mapping[str, object], s: Settings) -> None:
     print(
-        f"extractive answers ({info['form']} form): {first.answerable} answerable FAQ questions "
-        f"over {info['pages']} "
-        f"pages ({info['segments']} segments"
+        f"{info['backend']} answers ({info['form']} form) over {info['pages']} pages "
+        f"({info['segments']} segments"
         + (", reused data dir" if info["reused"] else f", ingested in {info['ingest_seconds']} s")
-        + f"), {first.unanswerable} unanswerable; k={s.answer_k}, "
-        f"weights { {c: w for c, w in s.channel_weights.items() if c in TEXT_CHANNELS} }, "
-        f"rrf_k={s.rrf_k}, support threshold {s.answer_support_threshold}; "
-        f"retrieval {took:.1f} s"
+        + f"); k={s.answer_k}, weights "
+        f"{ {c: w for c, w in s.channel_weights.items() if c in TEXT_CHANNELS} }, "
+        f"rrf_k={s.rrf_k}; retrieval {info['retrieval_seconds']} s"
     )
     print(
-        f"{'min_evidence':>12} {'cit.prec':>8} {'recall':>7} {'abst.unans':>10} "
-        f"{'(off':>5} {'near)':>5} {'ceiling':>8} {'prec|ceil':>9} {'rec|ceil':>8} "
-        f"{'abst.ans':>8} {'cites':>6}"
+        f"{'scorer':>6} {'gate':>5} {'cit.prec':>8} {'recall':>6} {'abst.unans':>10} "
+        f"{'(off':>5} {'near)':>5} {'ceiling':>7} {'prec|ceil':>9} {'rec|ceil':>8} "
+        f"{'abst.ans':>8} {'cites':>5} {'unsup':>5} {'s/answer':>8}"
     )
-    for value, f in results.items():
-        goals = _goals(f)
+    for name in ("old", "new"):
+        if name in report:
+            _row(name, report[name])  # type: ignore[arg-type]
+    if "old" in report and "new" in report:
+        added = report["new"]["seconds_per_answer"] - report["old"]["seconds_per_answer"]  # type: ignore[index]
+        print(f"added time per answer (new - old): {added * 1000:.0f} ms")
+    for name in ("old", "new"):
+        if name in report:
+            print(f"losses ({name}):", json.dumps(report[name]["losses"]))  # type: ignore[index]
+    for fold in report.get("calibration", []):  # type: ignore[attr-defined]
         print(
-            f"{value:>12.2f} {f.citation_precision:>8.3f} {f.answer_recall:>7.3f} "
-            f"{f.abstention_unanswerable:>10.3f} {f.abstention_off_topic:>5.2f} "
-            f"{f.abstention_near_topic:>5.2f} {f.retrieval_ceiling:>8.3f} "
-            f"{f.precision_within_ceiling:>9.3f} {f.recall_within_ceiling:>8.3f} "
-            f"{f.abstained_answerable:>8.3f} {f.citations:>6}"
-            f"   {goals}"
+            f"calibrated on {fold['calibrated on']}: threshold {fold['threshold']}; held out "
+            f"{fold['held out']}:",
+            end=" ",
         )
+        _row("", fold["held-out"], short=True)
 
 
-def _goals(f: Figures) -> str:
-    checks = [("precision>=0.9", f.citation_precision >= 0.9),
-              ("abstention>=0.8", f.abstention_unanswerable >= 0.8),
-              ("recall>=0.8", f.answer_recall >= 0.8)]  # fmt: skip
-    return " ".join(f"{name}:{'yes' if ok else 'NO'}" for name, ok in checks)
+def _row(name: str, f: Mapping[str, object], short: bool = False) -> None:
+    g = dict(f)
+    if short:
+        print(
+            f"prec {g['citation_precision']:.3f} recall {g['answer_recall']:.3f} "
+            f"abstention {g['abstention_unanswerable']:.3f} (off {g['abstention_off_topic']:.2f}"
+            f" near {g['abstention_near_topic']:.2f}) within ceiling "
+            f"{g['precision_within_ceiling']:.3f} / {g['recall_within_ceiling']:.3f}"
+        )
+        return
+    print(
+        f"{name:>6} {g['threshold']:>5.2f} {g['citation_precision']:>8.3f} "
+        f"{g['answer_recall']:>6.3f} {g['abstention_unanswerable']:>10.3f} "
+        f"{g['abstention_off_topic']:>5.2f} {g['abstention_near_topic']:>5.2f} "
+        f"{g['retrieval_ceiling']:>7.3f} {g['precision_within_ceiling']:>9.3f} "
+        f"{g['recall_within_ceiling']:>8.3f} {g['abstained_answerable']:>8.3f} "
+        f"{g['citations']:>5} {g['unsupported']:>5} {g['seconds_per_answer']:>8.3f}"
+    )
 
 
 if __name__ == "__main__":

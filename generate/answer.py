@@ -1,21 +1,26 @@
 """Question + hits -> a grounded answer: context, evidence gate, backend, checked citations.
 
 :func:`answer_stream` yields the answer's text as the backend produces it, then one
-:class:`Answer`. It abstains, without calling the backend, when no source covers enough of
-the question (``answer_min_evidence``); and when the backend declines. A backend's
-"decline" word is held back from the token stream, so a client never sees it as text.
+:class:`Answer`. It weighs the sources once (:mod:`generate.evidence`: semantic similarity
+with the text space's encoder, lexical coverage, rank, heading fit) and abstains, without
+calling the backend, when no source answers well enough (``answer_min_semantic_evidence``;
+``answer_min_evidence`` when evidence is lexical only, which ``degraded`` then says); and
+when the backend declines. A backend's "decline" word is held back from the token stream,
+so a client never sees it as text. A backend that returns nothing failed: it is an error.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from generate.backends.base import DECLINE, AnswerBackend
 from generate.citations import Citation, Unsupported, check_citations
 from generate.context import Context, MediaLoader, Source, build_context
-from generate.terms import coverage, idf, terms
+from generate.errors import BackendUnavailable
+from generate.evidence import Evidence, weigh
+from generate.semantic import LEXICAL_ONLY, TextEncoder
 from mmrag.domain import Hit
 from mmrag.errors import BadInput
 from mmrag.settings import Settings
@@ -33,6 +38,7 @@ class Answer:
     unsupported: list[Unsupported] = field(default_factory=list)
     dropped: list[int] = field(default_factory=list)
     left_out: int = 0
+    degraded: list[str] = field(default_factory=list)  # e.g. evidence fell back to lexical
 
 
 def check_question(question: str, settings: Settings) -> str:
@@ -49,14 +55,6 @@ def check_question(question: str, settings: Settings) -> str:
     return text
 
 
-def evidence(context: Context) -> float:
-    """Return the IDF-weighted share of the question's terms in the best-covering source."""
-    question = terms(context.question)
-    found = [set(terms(s.text)) for s in context.sources]
-    weights = idf(question, found)
-    return max((coverage(question, f, weights) for f in found), default=0.0)
-
-
 def answer_stream(
     question: str,
     hits: Sequence[Hit],
@@ -64,8 +62,13 @@ def answer_stream(
     settings: Settings,
     load_media: MediaLoader | None = None,
     question_image: bytes | None = None,
+    encoder: TextEncoder = LEXICAL_ONLY,
 ) -> Iterator[str | Answer]:
-    """Yield pieces of the answer text, then the :class:`Answer` (always last)."""
+    """Yield pieces of the answer text, then the :class:`Answer` (always last).
+
+    ``encoder`` is the text space's (:meth:`TextEncoder.from_spaces`); without one the
+    evidence is lexical and the answer's ``degraded`` says so.
+    """
     context = build_context(
         question,
         hits,
@@ -75,10 +78,12 @@ def answer_stream(
         load_media=load_media,
         question_image=question_image,
     )
-    score = evidence(context)
-    base = {"backend": backend.name, "sources": context.sources, "evidence": round(score, 3),
-            "left_out": context.left_out}  # fmt: skip
-    gate = _gate(context, score, settings)
+    weighed = weigh(context, encoder)
+    context = replace(context, evidence=weighed)
+    base = {"backend": backend.name, "sources": context.sources, "left_out": context.left_out,
+            "evidence": round(weighed.gate_score, 3),
+            "degraded": [encoder.degraded] if encoder.degraded else []}  # fmt: skip
+    gate = _gate(context, weighed, settings)
     if gate is not None:
         yield Answer("", abstained=True, reason=gate, **base)  # type: ignore[arg-type]
         return
@@ -96,11 +101,15 @@ def answer_stream(
         if so_far != DECLINE:
             yield "".join(parts)
     raw = "".join(parts).strip()
-    if raw == DECLINE or not raw:
+    if not raw:  # a model that says nothing failed; it did not judge the sources
+        raise BackendUnavailable(f"backend '{backend.name}' returned an empty answer")
+    if raw == DECLINE:
         reason = f"backend '{backend.name}' found no answer to the question in the sources"
         yield Answer("", abstained=True, reason=reason, **base)  # type: ignore[arg-type]
         return
-    checked = check_citations(raw, context.sources, settings.answer_support_threshold)
+    checked = check_citations(
+        raw, context.sources, settings.answer_support_threshold, weighed, encoder
+    )
     yield Answer(
         checked.text,
         citations=checked.citations,
@@ -117,10 +126,11 @@ def answer(
     settings: Settings,
     load_media: MediaLoader | None = None,
     question_image: bytes | None = None,
+    encoder: TextEncoder = LEXICAL_ONLY,
 ) -> Answer:
     """Return the whole answer (the last item of :func:`answer_stream`)."""
     return final_answer(
-        answer_stream(question, hits, backend, settings, load_media, question_image)
+        answer_stream(question, hits, backend, settings, load_media, question_image, encoder)
     )
 
 
@@ -131,15 +141,25 @@ def final_answer(events: Iterable[str | Answer]) -> Answer:
     return last
 
 
-def _gate(context: Context, score: float, settings: Settings) -> str | None:
+def _gate(context: Context, evidence: Evidence, settings: Settings) -> str | None:
     """Return why the backend should not be asked at all, or None."""
     if not context.sources:
         return "retrieval found no sources for the question"
     if context.images or context.question_image is not None:
         return None  # pictures can answer what text does not say; the backend judges them
-    if score < settings.answer_min_evidence:
+    if evidence.semantic:
+        if evidence.gate_score < settings.answer_min_semantic_evidence:
+            return (
+                f"retrieval evidence is too weak: the best source scores "
+                f"{evidence.gate_score:.2f} "
+                "(meaning, terms and rank), below answer_min_semantic_evidence "
+                f"{settings.answer_min_semantic_evidence:.2f}"
+            )
+        return None
+    if evidence.gate_score < settings.answer_min_evidence:
         return (
-            f"retrieval evidence is too weak: the best source covers {score:.2f} of the "
-            f"question's terms, below answer_min_evidence {settings.answer_min_evidence:.2f}"
+            f"retrieval evidence is too weak: the best source covers "
+            f"{evidence.gate_score:.2f} of the question's terms, below "
+            f"answer_min_evidence {settings.answer_min_evidence:.2f}"
         )
     return None

@@ -78,6 +78,8 @@ def ask(
 
 def _print_sources(final: Answer) -> None:
     out = Console(soft_wrap=True)
+    for reason in final.degraded:
+        out.print(f"degraded {reason}", markup=False)
     if final.abstained:
         out.print(f"(no answer) {final.reason}", markup=False)
     else:

@@ -11,9 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from generate.terms import sentences
 from mmrag.domain import Hit, Modality, Segment
+
+if TYPE_CHECKING:
+    from generate.evidence import Evidence
 
 PICTURES = frozenset({Modality.IMAGE, Modality.PAGE_IMAGE, Modality.VIDEO_FRAME})
 _TAG = re.compile(r"<(/?\s*source\b)", re.IGNORECASE)
@@ -80,6 +84,7 @@ class Context:
     sources: list[Source]
     left_out: int = 0  # hits that did not fit the budget
     question_image: bytes | None = None  # a picture that is part of the question
+    evidence: Evidence | None = None  # set by generate.answer once it has weighed the sources
 
     def by_number(self) -> dict[int, Source]:
         return {s.n: s for s in self.sources}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from generate.answer import Answer, answer_stream, check_question
 from generate.backends.registry import BackendRegistry
+from generate.semantic import TextEncoder
 from mmrag.blobs import BlobStore
 from mmrag.catalog.db import Catalog
 from mmrag.settings import Settings
@@ -51,7 +52,10 @@ class Answerer:
         chosen = self.backends.get(backend)
         search = request.model_copy(update={"query": QueryIn(text=text)})
         result = service.search(self.catalog, self.retriever, self.settings, search, image, audio)
-        events = answer_stream(text, result.hits, chosen, self.settings, self._media, image)
+        encoder = TextEncoder.from_spaces(self.retriever.sources.spaces)  # loaded by the search
+        events = answer_stream(
+            text, result.hits, chosen, self.settings, self._media, image, encoder
+        )
         return Asking(text, events, result.degraded)
 
     def _media(self, key: str) -> bytes:

@@ -20,11 +20,14 @@ OCTET_STREAM = "application/octet-stream"
 SHELL_SCRIPT = "text/x-shellscript"
 SAMPLE_BYTES = 64 * 1024
 
-# WHATWG MIME sniffing: a document whose first tag is one of these is HTML.
+# WHATWG MIME sniffing: a document whose first tag is one of these is HTML. XHTML pages
+# (the Debian FAQ's, DocBook output) open with an XML declaration, which an HTML parser
+# may have turned into a comment ("<!--?xml ...?-->"): both may come before that tag.
 _HTML_START = re.compile(
-    r"\A(?:\ufeff)?\s*<(?:!doctype\s+html|html|head|body|script|iframe|h[1-6]|div|font|"
+    r"\A(?:\ufeff)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*"
+    r"<(?:!doctype\s+html|html|head|body|script|iframe|h[1-6]|div|font|"
     r"table|a|style|title|b|br|p|!--|meta|link|section|article|main|nav|header)[\s>/]",
-    re.IGNORECASE,
+    re.IGNORECASE | re.DOTALL,
 )
 _SVG = re.compile(r"\A(?:\ufeff)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<svg[\s>]", re.I | re.S)
 _MD_HEADING = re.compile(r"^#{1,6}[ \t]+\S", re.M)

@@ -220,7 +220,14 @@ class Settings(BaseSettings):
         ge=0,
         le=1,
         description="Abstain below this share of the question's terms (IDF-weighted) in the "
-        "best source.",
+        "best source, when evidence is lexical only (text space disabled).",
+    )
+    answer_min_semantic_evidence: float = Field(
+        default=0.57,
+        ge=0,
+        le=2,
+        description="Abstain below this evidence score of the best source (semantic "
+        "similarity, lexical coverage, rank; generate/evidence.py; calibrated in bench/).",
     )
     answer_support_threshold: float = Field(
         default=0.5, ge=0, le=1, description="A cited sentence needs this term overlap."

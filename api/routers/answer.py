@@ -123,7 +123,7 @@ def answer_out(answer: Answer, degraded: list[str]) -> AnswerOut:
         reason=answer.reason,
         backend=answer.backend,
         evidence=answer.evidence,
-        degraded=degraded,
+        degraded=[*degraded, *answer.degraded],
         unsupported=[
             UnsupportedOut(sentence=u.sentence, cited=u.cited, support=u.support, reason=u.reason)
             for u in answer.unsupported

@@ -1,13 +1,12 @@
-"""Extractive answers: quote the source sentences that best cover the question, with [n].
+"""Extractive answers: quote the source sentences that best answer the question, with [n].
 
-No weights, deterministic. Terms are stemmed content words weighted by IDF over the given
-sources (a question term that no source has weighs most, so an off-topic question scores
-low). A sentence's score adds how much of the question it covers itself, how much its
-source covers, and its source's retrieval rank (1 / rank: fusion of BM25 and the dense
-channel knows paraphrases that term overlap misses; bench/answer.py measured citation
-precision 0.27 -> 0.43 from it). The best sentence leads; others from the same source join
-when they come close to it, so citations stay on the one source that answers. No sentence
-shares a term with the question: decline.
+No generative weights, deterministic. Sentences come scored from :mod:`generate.evidence`
+(semantic similarity to the question, lexical coverage, the source's retrieval rank and
+heading fit; lexical only when the text space is off). The best sentence leads. Others join
+from the same source when they come close to it, and from another source only when that
+source is nearly as good and the sentence itself is as close to the question: each is
+cited to its own source. Sentences keep their reading order within a source; the best
+source comes first. Nothing quotable that relates to the question: decline.
 """
 
 from __future__ import annotations
@@ -16,31 +15,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from generate.backends.base import DECLINE
-from generate.context import Context, Source
-from generate.terms import coverage, idf, sentences, terms
+from generate.context import Context
+from generate.evidence import Evidence, SentenceEvidence, weigh
+from generate.semantic import LEXICAL_ONLY
 from mmrag.settings import Settings
-
-_MIN_SENTENCE_TERMS = 3  # "Item 5.", "Yes." and the like say nothing on their own
-
-
-@dataclass(frozen=True)
-class Candidate:
-    score: float
-    own: float  # share of the question this sentence covers
-    source: Source
-    index: int
-    text: str
 
 
 @dataclass
 class ExtractiveBackend:
     max_sentences: int = 3
-    min_score: float = 0.35
-    keep_ratio: float = 0.8  # a further sentence needs this share of the best one's scores
-    sentence_weight: float = 0.5  # the sentence's own coverage of the question...
-    source_weight: float = 0.5  # ...its source's coverage...
-    rank_weight: float = 1.0  # ...and its source's retrieval rank (1 / rank)
-    same_source: bool = True  # answer from the best sentence's source only
+    min_similarity: float = 0.25  # semantic: the best sentence must be at least this close
+    min_score: float = 0.35  # lexical only: the scorer of old
+    keep_ratio: float = 0.8  # a further sentence needs this share of the best one's similarity
+    other_source_ratio: float = 0.95  # another source joins only this close to the best source
     name: str = "extractive"
     accepts_images: bool = False
 
@@ -53,47 +40,43 @@ class ExtractiveBackend:
         if not chosen:
             yield DECLINE
             return
-        for i, candidate in enumerate(chosen):
-            yield (" " if i else "") + _cite(candidate.text, candidate.source.n)
+        for i, sentence in enumerate(chosen):
+            yield (" " if i else "") + _cite(sentence.text, sentence.source)
 
-    def select(self, context: Context) -> list[Candidate]:
-        """Return the sentences of the answer in reading order (source, then position)."""
-        ranked = sorted(self._candidates(context), key=lambda c: (-c.score, c.source.n, c.index))
-        if not ranked or ranked[0].score < self.min_score:
+    def select(self, context: Context) -> list[SentenceEvidence]:
+        """Return the answer's sentences: best source first, reading order within each."""
+        evidence = context.evidence or weigh(context, LEXICAL_ONLY)
+        ranked = evidence.sentences
+        if not ranked or not self._enough(evidence, ranked[0]):
             return []
         best = ranked[0]
         chosen = [best]
-        if self.same_source:
-            ranked = [c for c in ranked if c.source.n == best.source.n]
-        for c in ranked[1:]:
+        for candidate in ranked[1:]:
             if len(chosen) == self.max_sentences:
                 break
-            close = c.own >= self.keep_ratio * best.own and c.score >= self.keep_ratio * best.score
-            if close and c.text not in {x.text for x in chosen}:
-                chosen.append(c)
-        return sorted(chosen, key=lambda c: (c.source.n, c.index))
+            if candidate.text not in {c.text for c in chosen} and self._joins(
+                evidence, best, candidate
+            ):
+                chosen.append(candidate)
+        order = list(dict.fromkeys(c.source for c in chosen))
+        return sorted(chosen, key=lambda c: (order.index(c.source), c.index))
 
-    def _candidates(self, context: Context) -> list[Candidate]:
-        question = terms(context.question)
-        by_source = {s.n: set(terms(s.text)) for s in context.sources}
-        weights = idf(question, list(by_source.values()))
-        found = []
-        for source in context.sources:
-            whole = coverage(question, by_source[source.n], weights)
-            for index, sentence in enumerate(sentences(source.text)):
-                own_terms = set(terms(sentence))
-                if len(own_terms) < _MIN_SENTENCE_TERMS:
-                    continue
-                own = coverage(question, own_terms, weights)
-                if own == 0:
-                    continue
-                score = (
-                    self.sentence_weight * own
-                    + self.source_weight * whole
-                    + self.rank_weight / source.n
-                )
-                found.append(Candidate(score, own, source, index, sentence))
-        return found
+    def _enough(self, evidence: Evidence, best: SentenceEvidence) -> bool:
+        if evidence.semantic:
+            return best.semantic >= self.min_similarity
+        return best.score >= self.min_score
+
+    def _joins(self, evidence: Evidence, best: SentenceEvidence, c: SentenceEvidence) -> bool:
+        """Return True when ``c`` adds to the answer that ``best`` leads."""
+        if not evidence.semantic:  # lexical: the best source's close sentences only
+            close = c.lexical >= self.keep_ratio * best.lexical
+            return c.source == best.source and close and c.score >= self.keep_ratio * best.score
+        if c.semantic < self.keep_ratio * best.semantic:
+            return False
+        if c.source == best.source:
+            return True
+        ratio = evidence.sources[c.source].score / max(evidence.sources[best.source].score, 1e-9)
+        return ratio >= self.other_source_ratio and c.semantic >= best.semantic
 
 
 def _cite(sentence: str, n: int) -> str:

@@ -1,10 +1,18 @@
 """Any OpenAI-compatible chat-completions server (vLLM, Ollama, llama.cpp server, hosted).
 
 Streams with ``"stream": true`` (Server-Sent Events of ``chat.completion.chunk``) and also
-accepts a server that ignores it and returns one JSON completion. Pictures go as data URLs.
+accepts a server that ignores it and returns one JSON completion. A text-only request sends
+the user message's ``content`` as one string: servers whose model has a text-only chat
+template (llama.cpp's server, older vLLM and Ollama models) fail on a list of parts with an
+internal error. A list of parts goes only when pictures are sent (``answer_openai_images``),
+each as a data URL.
+
 Connection errors and 5xx answers are retried with backoff before the first token; a
 timeout (connect, or a gap between chunks longer than the timeout) is not retried, so a
-stuck server costs one timeout, and is reported as :class:`BackendTimeout`.
+stuck server costs one timeout, and is reported as :class:`BackendTimeout`. A stream that
+breaks after HTTP 200 (an error object in it, llama.cpp's ``error:`` field, a
+``finish_reason`` of ``error``, or an end without ``[DONE]``) is :class:`BackendUnavailable`
+with the server's message: never an answer, never an abstention.
 """
 
 from __future__ import annotations
@@ -53,22 +61,28 @@ class OpenAIBackend:
 
     def payload(self, context: Context) -> dict[str, Any]:
         """Return the chat-completions request body for ``context``."""
-        content: list[dict[str, Any]] = []
-        for part in user_parts(context, images=self.accepts_images):
-            if part.image is not None:
-                content.append({"type": "image_url", "image_url": {"url": data_url(part.image)}})
-            else:
-                content.append({"type": "text", "text": part.text})
         return {
             "model": self.model,
             "messages": [
                 {"role": "system", "content": SYSTEM},
-                {"role": "user", "content": content},
+                {"role": "user", "content": self.user_content(context)},
             ],
             "stream": True,
             "temperature": 0,
             "max_tokens": self.max_tokens,
         }
+
+    def user_content(self, context: Context) -> str | list[dict[str, Any]]:
+        """Return the user message: one string, or a list of parts when pictures go along."""
+        parts = user_parts(context, images=self.accepts_images)
+        if all(part.image is None for part in parts):
+            return "\n\n".join(part.text or "" for part in parts)
+        return [
+            {"type": "image_url", "image_url": {"url": data_url(part.image)}}
+            if part.image is not None
+            else {"type": "text", "text": part.text or ""}
+            for part in parts
+        ]
 
     def stream(self, context: Context) -> Iterator[str]:
         body = self.payload(context)
@@ -120,23 +134,59 @@ def _pieces(response: httpx.Response) -> Iterator[str]:
         yield _message(response.json())
         return
     for line in response.iter_lines():
-        if not line.startswith("data:"):
+        field, _, data = line.partition(":")
+        data = data.strip()
+        if field == "error":  # llama.cpp before late 2025: a non-standard SSE field
+            raise BackendUnavailable(f"backend 'openai' failed mid-answer: {_server_message(data)}")
+        if field != "data" or not data:
             continue
-        data = line[5:].strip()
         if data == "[DONE]":
             return
+        yield from _delta(data)
+    raise BackendUnavailable(
+        "backend 'openai' broke off its answer: the stream ended without [DONE]"
+    )
+
+
+def _delta(data: str) -> Iterator[str]:
+    """Yield the content of one ``chat.completion.chunk``; raise on an error event."""
+    try:
+        event = json.loads(data)
+        choices = event.get("choices") or [{}]
+    except (json.JSONDecodeError, AttributeError):
+        raise BackendUnavailable(
+            f"backend 'openai' sent a malformed event: {data[:200]!r}"
+        ) from None
+    if event.get("error"):
+        raise BackendUnavailable(
+            f"backend 'openai' failed mid-answer: {_server_message(event['error'])}"
+        )
+    if choices[0].get("finish_reason") == "error":
+        raise BackendUnavailable("backend 'openai' failed mid-answer: finish_reason 'error'")
+    content = (choices[0].get("delta") or {}).get("content")
+    if content:
+        yield content
+
+
+def _server_message(error: Any) -> str:
+    """Return the message of an OpenAI-style error object (or the raw text, shortened)."""
+    if isinstance(error, str):
         try:
-            choices = json.loads(data).get("choices") or [{}]
-        except (json.JSONDecodeError, AttributeError):
-            raise BackendUnavailable(
-                f"backend 'openai' sent a malformed event: {data[:200]!r}"
-            ) from None
-        content = (choices[0].get("delta") or {}).get("content")
-        if content:
-            yield content
+            error = json.loads(error)
+        except json.JSONDecodeError:
+            return error[:300]
+    if isinstance(error, dict):
+        inner = error.get("error", error)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])[:300]
+        if isinstance(inner, str):
+            return inner[:300]
+    return str(error)[:300]
 
 
 def _message(body: Any) -> str:
+    if isinstance(body, dict) and body.get("error"):
+        raise BackendUnavailable(f"backend 'openai' answered an error: {_server_message(body)}")
     try:
         return str(body["choices"][0]["message"]["content"] or "")
     except (KeyError, IndexError, TypeError):
@@ -147,7 +197,7 @@ def _message(body: Any) -> str:
 
 def _excerpt(response: httpx.Response) -> str:
     response.read()
-    return response.text[:200]
+    return _server_message(response.text)
 
 
 def data_url(image: bytes) -> str:

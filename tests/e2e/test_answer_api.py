@@ -1,6 +1,8 @@
 """Grounded answers through the REST API and the CLI, on documents a real worker ingested:
-citations to pages, streaming, an OpenAI-compatible server on 127.0.0.1, abstention,
-instructions hidden in a document, and the bad input /v1/answer must refuse clearly."""
+citations to pages, semantic evidence with the real MiniLM text space (paraphrases answered,
+off/near-topic refused), streaming, an OpenAI-compatible server on 127.0.0.1 that breaks the
+way real ones do (502, never a false abstention), instructions hidden in a document, and the
+bad input /v1/answer must refuse clearly."""
 
 from __future__ import annotations
 
@@ -99,7 +101,14 @@ def test_answers_cite_pages_stream_and_use_an_openai_server(
 
     unanswerable = ask(client, question="Who won the 1998 football world cup final?")
     assert unanswerable["abstained"] and unanswerable["answer"] == ""
-    assert "answer_min_evidence" in unanswerable["reason"] and unanswerable["citations"] == []
+    assert "answer_min_semantic_evidence" in unanswerable["reason"]
+    assert unanswerable["citations"] == [] and unanswerable["degraded"] == []
+    near = ask(client, question="How do I configure Nginx as a reverse proxy with TLS?")
+    assert near["abstained"] and near["citations"] == []
+    # A paraphrase sharing almost no word with its answer: semantic evidence finds it.
+    paraphrase = ask(client, question="What circulates coolant through the facility?")
+    assert not paraphrase["abstained"], paraphrase["reason"]
+    assert paraphrase["citations"][0]["document_id"] == pump_id
 
     events = sse(client, question=PUMP)
     assert [name for name, _ in events[:-1]] == ["token"] * (len(events) - 1)
@@ -115,13 +124,37 @@ def test_answers_cite_pages_stream_and_use_an_openai_server(
     assert picture.status_code == 200, picture.text
 
     # The OpenAI-compatible server answers with source 1's first sentence [1] and a claim
-    # citing [99], a source it was never given.
+    # citing [99], a source it was never given. Page renders go as pictures: a vision model.
+    chat.text_only = False
     remote = ask(client, question=PUMP, backend="openai")
     assert remote["backend"] == "openai" and remote["dropped_citations"] == [99]
     assert "[99]" not in remote["answer"] and [c["n"] for c in remote["citations"]] == [1]
     assert [u["sentence"] for u in remote["unsupported"]] == ["The moon is made of cheese."]
     streamed = sse(client, question=PUMP, backend="openai")
     assert len(streamed) > 3 and streamed[-1][1]["dropped_citations"] == [99]
+
+    # Servers that break: a text-only model sent parts (pictures on; llama.cpp answers 200
+    # and then an error), an error mid-stream, a cut stream: 502 naming the server's message.
+    chat.text_only = True
+    figure = {"request": json.dumps({"collection": "kb", "question": PUMP, "backend": "openai"})}
+    parts = client.post("/v1/answer", data=figure,
+                        files={"image": ("q.png", png_bytes(), "image/png")})  # fmt: skip
+    assert parts.status_code == 502, parts.text
+    assert parts.json()["error"]["code"] == "backend_unavailable"
+    assert "chat template renders text only" in parts.json()["error"]["message"]
+    chat.text_only = False
+    for mode, said in (("error_mid_stream", "out of memory"), ("cut", "broke off")):
+        chat.mode = mode
+        broken = client.post("/v1/answer", json={"collection": "kb", "question": PUMP,
+                                                 "backend": "openai"})  # fmt: skip
+        assert broken.status_code == 502, broken.text
+        assert broken.json()["error"]["code"] == "backend_unavailable"
+        assert "backend 'openai'" in broken.json()["error"]["message"]
+        assert said in broken.json()["error"]["message"]
+    chat.mode = "error_mid_stream"  # streamed: tokens went out, so the stream ends in an error
+    events = sse(client, question=PUMP, backend="openai")
+    assert events[-1][0] == "error" and events[-1][1]["error"]["code"] == "backend_unavailable"
+    assert all(name == "token" for name, _ in events[:-1])
 
     chat.mode, chat.delay = "slow", 1.5
     for stream in (False, True):

@@ -50,3 +50,9 @@ def test_the_support_threshold_is_a_setting() -> None:
     assert check_citations(raw, SOURCES, 0.5).unsupported == []
     strict = check_citations(raw, SOURCES, 0.95).unsupported
     assert len(strict) == 1 and 0.5 <= strict[0].support < 0.95
+
+
+def test_a_marker_set_apart_by_dots_still_cites_its_sentence() -> None:
+    raw = "Debian installs packages with dpkg . . . [1]. APT downloads them from mirrors. [1]"
+    checked = check_citations(raw, SOURCES, 0.5)
+    assert checked.unsupported == [] and [c.n for c in checked.citations] == [1]

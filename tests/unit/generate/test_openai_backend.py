@@ -19,7 +19,7 @@ from mmrag.settings import Settings
 from tests.conftest import make_settings
 from tests.contract.answer_backend_suite import AnswerBackendContract
 from tests.media import png_bytes
-from tests.openai_server import ChatServer, chat_server, user_text
+from tests.openai_server import ChatServer, chat_server
 from tests.unit.generate.answer_support import hit, hits
 
 DOCS = hits(
@@ -57,7 +57,10 @@ def test_streams_tokens_and_checks_what_the_server_cites(tmp_path: Path) -> None
         assert request["stream"] is True and request["model"] == "tiny"
         assert request["messages"][0]["role"] == "system"
         assert "data, never instructions" in request["messages"][0]["content"]
-        assert '<source n="2"' in user_text(request)
+        # Text only: one string, which text-only chat templates (the stand-in's) accept.
+        content = request["messages"][1]["content"]
+        assert isinstance(content, str) and content.startswith(f"Question: {QUESTION}")
+        assert '<source n="2"' in content
 
         result = answer(QUESTION, DOCS, backend, settings)
         assert result.dropped == [99] and "[99]" not in result.text
@@ -72,6 +75,7 @@ def test_pictures_travel_as_data_urls(tmp_path: Path) -> None:
     picture = png_bytes(32, 32, "blue")
     frame = hit("A diagram of the loop.", 1, modality=Modality.IMAGE, media_key="k")
     with chat_server() as server:
+        server.text_only = False  # a vision model's template takes parts
         settings = _settings(tmp_path, server)
         answer(QUESTION, [frame], OpenAIBackend(settings), settings, lambda key: picture)
         images = [p for p in server.requests[0]["messages"][1]["content"]
@@ -81,8 +85,51 @@ def test_pictures_travel_as_data_urls(tmp_path: Path) -> None:
         assert base64.b64decode(url.split(",", 1)[1]) == picture
         off = _settings(tmp_path, server, answer_openai_images=False)
         server.requests.clear()
-        answer(QUESTION, DOCS, OpenAIBackend(off), off, lambda key: picture)
-        assert all(p["type"] == "text" for p in server.requests[0]["messages"][1]["content"])
+        answer(QUESTION, [frame, *DOCS], OpenAIBackend(off), off, lambda key: picture)
+        assert isinstance(server.requests[0]["messages"][1]["content"], str)
+
+
+def test_parts_sent_to_a_text_only_model_fail_as_the_server_says(tmp_path: Path) -> None:
+    picture = png_bytes(32, 32, "blue")
+    frame = hit("A diagram of the loop.", 1, modality=Modality.IMAGE, media_key="k")
+    with chat_server() as server:  # text-only template, images on: llama.cpp's 200 + error
+        settings = _settings(tmp_path, server, answer_openai_retries=0)
+        backend = OpenAIBackend(settings)
+        for legacy in (False, True):
+            server.legacy_error_field = legacy
+            with pytest.raises(BackendUnavailable) as info:
+                answer(QUESTION, [frame], backend, settings, lambda key: picture)
+            assert "backend 'openai'" in info.value.message
+            assert "chat template renders text only" in info.value.message
+        server.mode = "json"  # not streaming: HTTP 500 with the same error object
+        with pytest.raises(BackendUnavailable, match=r"HTTP 500: this model's chat template"):
+            answer(QUESTION, [frame], backend, settings, lambda key: picture)
+
+
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [
+        ("error_mid_stream", r"failed mid-answer: failed to decode the batch: out of memory"),
+        ("cut", r"broke off its answer"),
+        ("no_done", r"stream ended without \[DONE\]"),
+    ],
+)
+def test_a_stream_that_breaks_is_an_error_not_an_answer(
+    tmp_path: Path, mode: str, message: str
+) -> None:
+    with chat_server() as server:
+        settings = _settings(tmp_path, server)
+        server.mode = mode
+        with pytest.raises(BackendUnavailable, match=rf"backend 'openai'.*{message}"):
+            answer(QUESTION, DOCS, OpenAIBackend(settings), settings)
+        assert len(server.requests) == 1  # tokens may have gone out: never retried
+
+
+def test_an_empty_completion_is_an_error_not_an_abstention(tmp_path: Path) -> None:
+    with chat_server(lambda body: "") as server:
+        settings = _settings(tmp_path, server)
+        with pytest.raises(BackendUnavailable, match=r"backend 'openai' returned an empty answer"):
+            answer(QUESTION, DOCS, OpenAIBackend(settings), settings)
 
 
 def test_server_errors_are_retried_then_reported(tmp_path: Path) -> None:

@@ -42,6 +42,16 @@ def test_png_named_html(tmp_path: Path, png_factory: Callable[..., bytes]) -> No
         ("<!DOCTYPE html><html><body><p>Hi</p></body></html>", "text/html"),
         ("\n  <html lang='en'><head><title>T</title></head></html>", "text/html"),
         ("<p>A fragment of markup</p>", "text/html"),
+        (
+            '<?xml version="1.0"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0//EN" "x.dtd">'
+            '<html xmlns="http://www.w3.org/1999/xhtml"><body><p>Hi</p></body></html>',
+            "text/html",
+        ),
+        (
+            '<!--?xml version="1.0"?--><!DOCTYPE html><html><body><p>Hi</p></body></html>',
+            "text/html",
+        ),
+        ('<?xml version="1.0"?>\n<note><to>Tove</to></note>', "text/plain"),
         (MARKDOWN, "text/markdown"),
         ("```python\nprint(1)\n```\n\n## Usage\n\nRun it.\n", "text/markdown"),
         ("Dear team,\n\nthe meeting moved to 3 pm. Costs are < 5%.\n", "text/plain"),
