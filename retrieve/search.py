@@ -15,7 +15,7 @@ from index.stores.base import VectorStore
 from mmrag.catalog.db import Catalog
 from mmrag.catalog.documents import segments_by_id
 from mmrag.domain import Hit
-from mmrag.errors import MmragError
+from mmrag.errors import MmragError, from_engine
 from retrieve.channels import ChannelHit, ChannelRun, NotApplicable, run_bm25, run_space
 from retrieve.fusion import fuse_rrf
 from retrieve.query import Query
@@ -66,6 +66,7 @@ class Retriever:
         }
         runs: dict[str, ChannelRun] = {}
         degraded: list[str] = []
+        broken: list[MmragError] = []  # channels that failed (a disabled space is not one)
         for name, future in futures.items():
             try:
                 runs[name] = future.result()
@@ -75,9 +76,16 @@ class Retriever:
                 if exc.status < 500 and exc.code != "space_disabled":
                     raise
                 degraded.append(f"{name}: {exc.message}")
+                if exc.code != "space_disabled":
+                    broken.append(exc)
             except Exception as exc:  # a channel that breaks costs its ranking, not the search
                 log.warning("channel %s failed", name, exc_info=True)
                 degraded.append(f"{name}: {type(exc).__name__}: {exc}")
+                broken.append(from_engine(f"the {name} channel", exc))
+        if broken and not runs:
+            # Nothing answered: an empty 200 would read as "no hits"; say what failed
+            # (507 for a full disk, 503 for an outage).
+            raise broken[0]
         channels_s = time.perf_counter() - started
         # Channels run concurrently: the slowest encoder bounds encoding, the rest is lookup.
         encode_s = max((run.encode_s for run in runs.values()), default=0.0)

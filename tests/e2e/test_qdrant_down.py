@@ -55,11 +55,16 @@ def test_documents_fail_with_a_retryable_reason(
 def test_a_search_with_qdrant_unreachable_is_degraded_not_a_500(settings: Settings) -> None:
     with TestClient(create_app(settings)) as client:
         client.post("/v1/collections", json={"name": "q"})
-        response = client.post("/v1/search", json={"collection": "q", "query": {"text": "dusk"}})
-        assert response.status_code == 200, response.text
-        body = response.json()
-        assert body["hits"] == []
-        down = sorted(r for r in body["degraded"] if r.startswith(("bm25:", "text:")))
-        assert len(down) == 2 and all("qdrant unavailable" in r for r in down), body
+        both = {"collection": "q", "query": {"text": "dusk"}}
+        # Every channel down (BM25 lives in Qdrant too): 503 naming it, not an empty 200.
+        response = client.post("/v1/search", json=both)
+        assert response.status_code == 503, response.text
+        error = response.json()["error"]
+        assert error["code"] == "unavailable" and "qdrant unavailable" in error["message"]
+        # A disabled space is no answer either: still 503 (partial outages degrade, see
+        # test_search_api's broken BM25 index).
+        bm25_and_image = {**both, "channels": {"bm25": 1, "image": 1}}
+        response = client.post("/v1/search", json=bm25_and_image)
+        assert response.status_code == 503, response.text
         vectors = client.get("/readyz").json()["checks"]["vectors"]
         assert vectors["up"] is False and "qdrant unavailable" in vectors["reason"]
