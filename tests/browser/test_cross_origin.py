@@ -8,9 +8,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,10 +17,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
 import pytest
-import uvicorn
 
-from api.app import create_app
-from tests.conftest import make_settings, settings_env
+from tests.browser.serving import served_with_worker
+from tests.conftest import make_settings
 from tests.e2e.conftest import free_port
 
 if TYPE_CHECKING:
@@ -91,32 +87,8 @@ def attacker() -> Iterator[Attacker]:
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A keyless mmrag on a loopback port with one real worker process."""
     settings = make_settings(tmp_path_factory.mktemp("xo") / "data")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "mmrag", "worker", "--loglevel=WARNING"],
-        env=settings_env(settings),
-        start_new_session=True,
-    )
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", log_config=None
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "API did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+    with served_with_worker(settings) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,6 @@ import base64
 import contextlib
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,14 +15,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
 import pytest
-import uvicorn
 
-from api.app import create_app
 from mmrag.catalog import keys
 from mmrag.catalog.db import Catalog
 from mmrag.catalog.models import ApiKeyRow
 from mmrag.settings import Settings
-from tests.conftest import make_settings, settings_env
+from tests.browser.serving import served_with_worker, uvicorn_thread
+from tests.conftest import make_settings
 from tests.media import png_bytes, write_pdf
 from tests.media_audio import wav_bytes
 
@@ -75,13 +69,6 @@ def browser() -> Iterator[Browser]:
         found.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class Served(NamedTuple):
     url: str
     settings: Settings
@@ -96,41 +83,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         page_render_dpi=RENDER_DPI,
         merge_span_seconds=0,
     )
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "mmrag", "worker", "--loglevel=WARNING"],
-        env=settings_env(settings),
-        start_new_session=True,
-    )
-    try:
-        with _uvicorn(settings) as url:
-            yield Served(url, settings)
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-
-
-@contextlib.contextmanager
-def _uvicorn(settings: Settings) -> Iterator[str]:
-    """Serve the app for ``settings`` on a free loopback port; yield its base URL."""
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", log_config=None
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "API did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with served_with_worker(settings) as url:
+        yield Served(url, settings)
 
 
 @pytest.fixture
@@ -437,7 +391,7 @@ def test_image_query_without_the_image_space_says_why(
         image_model=Settings.model_fields["image_model"].default,
         allow_random_weights=False,
     )
-    with _uvicorn(settings) as url:
+    with uvicorn_thread(settings) as url:
         httpx.post(f"{url}/v1/collections", json={"name": "pics"}).raise_for_status()
         page.goto(f"{url}/#/")
         page.wait_for_selector("#search-collection option[value='pics']", state="attached")
