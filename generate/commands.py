@@ -16,6 +16,7 @@ from mmrag.commandline import (
     Collections,
     DataDir,
     RemoteUrl,
+    Verbose,
     console,
     exit_on_error,
     read_file,
@@ -34,6 +35,7 @@ def ask(
     ] = None,
     image: Annotated[Path | None, typer.Option(help="Picture that goes with the question.")] = None,
     k: Annotated[int | None, typer.Option("-k", help="Hits to answer from.")] = None,
+    verbose: Verbose = False,
     data_dir: DataDir = None,
     url: RemoteUrl = None,
     api_key: ApiKey = None,
@@ -48,10 +50,11 @@ def ask(
     from generate.answer import Answer
     from generate.backends.registry import BackendRegistry
     from generate.service import Answerer
-    from retrieve.commands import open_local_search
+    from retrieve.commands import open_local_search, print_degraded, quiet_space_logs
     from retrieve.request import SearchIn
 
     picture = read_file(image)
+    quiet_space_logs()
     final: Answer | None = None
     # An error may cut the streamed answer short: its line starts on a line of its own.
     with open_local_search(data_dir) as local, exit_on_error(ValueError, lead="\n"):
@@ -62,8 +65,6 @@ def ask(
         names = local.collection_names(collection)
         request = SearchIn(collections=names, k=k or settings.answer_k)
         asking = answerer.ask(question, request, backend, picture)
-        for reason in asking.degraded:
-            console.print(f"[yellow]degraded[/yellow] {reason}")
         for item in asking.events:
             if isinstance(item, Answer):
                 final = item
@@ -72,14 +73,13 @@ def ask(
                 sys.stdout.flush()
     assert final is not None
     _print_sources(final)
+    print_degraded([*asking.degraded, *final.degraded], verbose=verbose)
     if final.abstained:
         raise typer.Exit(code=3)
 
 
 def _print_sources(final: Answer) -> None:
     out = Console(soft_wrap=True)
-    for reason in final.degraded:
-        out.print(f"degraded {reason}", markup=False)
     if final.abstained:
         out.print(f"(no answer) {final.reason}", markup=False)
     else:

@@ -35,6 +35,9 @@ RemoteUrl = Annotated[
 ApiKey = Annotated[
     str | None, typer.Option("--api-key", envvar="MMRAG_API_KEY", help="Key for --url.")
 ]
+Verbose = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Print degraded channels' whole reasons.")
+]
 Collections = Annotated[
     list[str] | None, typer.Option("--collection", "-c", help="Collections (default all).")
 ]

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from index.bm25.base import BM25Index
+from index.filters import Filter
 from index.spaces.base import Space
 from index.stores.base import VectorStore
+from index.stores.checks import UnknownSpace
 from mmrag.catalog.db import Catalog
 from mmrag.catalog.documents import segments_by_id
 from mmrag.domain import Hit
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 
 class Spaces(Protocol):
     def get(self, name: str) -> Space: ...
+
+    def inputs(self, name: str) -> frozenset[str]: ...
 
 
 class Sources(Protocol):
@@ -55,6 +59,10 @@ class Retriever:
     catalog: Catalog
     sources: Sources
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, "channel"))
+    # False in one-shot processes (the CLI): a space with no vectors in the queried
+    # collections is skipped unloaded, so its model's seconds are not spent for nothing.
+    # A server loads it anyway, once, so that a disabled space is reported on every search.
+    load_empty_spaces: bool = True
 
     def search(self, query: Query) -> SearchResult:
         """Return the top ``query.k`` fused hits and the reasons any channel was left out."""
@@ -98,10 +106,31 @@ class Retriever:
             return lambda query, depth: run_bm25(self.sources.bm25, query, depth)
 
         def run(query: Query, depth: int) -> ChannelRun:
+            self._check_worth_loading(name, query)
             space = self.sources.spaces.get(name)
             return run_space(name, space, self.sources.vectors, query, depth)
 
         return run
+
+    def _check_worth_loading(self, name: str, query: Query) -> None:
+        """Raise NotApplicable when space ``name`` could add nothing, before its model loads.
+
+        Loading a model costs seconds: an image query has no use for a space that takes
+        no images, and (unless ``load_empty_spaces``) no query for a space with no vectors
+        in the queried collections.
+        """
+        parts = {"text": bool(query.text), "image": query.image is not None}
+        parts["audio"] = query.audio is not None
+        if not any(parts[kind] for kind in self.sources.spaces.inputs(name)):
+            raise NotApplicable(f"the {name} space encodes none of the query's parts")
+        if self.load_empty_spaces:
+            return
+        try:
+            stored = self.sources.vectors.count(name, Filter(collections=query.collections))
+        except UnknownSpace:  # nothing was ever embedded in this space
+            stored = 0
+        if stored == 0:
+            raise NotApplicable(f"the {name} space holds no vectors in these collections")
 
     def _fuse(
         self,

@@ -45,6 +45,14 @@ def default_loaders() -> dict[str, Loader]:
     return {"text": text, "image": image, "audio": audio}
 
 
+# What each space's encoders take (its class's ``inputs``), known before its model loads.
+DECLARED_INPUTS: dict[str, frozenset[str]] = {
+    "text": frozenset({"text"}),
+    "image": frozenset({"text", "image"}),
+    "audio": frozenset({"text", "audio"}),
+}
+ALL_INPUTS = frozenset({"text", "image", "audio"})
+
 _MODEL_SETTING = {"text": "text_model", "image": "image_model", "audio": "audio_model"}
 
 
@@ -75,6 +83,14 @@ class SpaceRegistry:
         if name in self._failures:
             raise SpaceUnavailable(f"space {name!r} is disabled: {self._failures[name]}")
         return self._spaces[name]
+
+    def inputs(self, name: str) -> frozenset[str]:
+        """Return what space ``name`` encodes, without loading it (a space of another name
+        than the known ones is assumed to take everything until it has loaded)."""
+        space = self._spaces.get(name)
+        if space is not None:
+            return space.inputs
+        return DECLARED_INPUTS.get(name, ALL_INPUTS)
 
     def status(self) -> dict[str, SpaceStatus]:
         """Return every known space's status; this loads each enabled space not loaded yet."""
