@@ -12,7 +12,7 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from ingest.base import Extraction, ExtractOptions
 from ingest.exif import exif_metadata
@@ -23,6 +23,13 @@ from mmrag.domain import ExtractedSegment, Locator, Modality
 
 # Formats every browser and embedder reads: their original bytes are kept as they are.
 KEPT_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+# How each EXIF orientation is undone (as ImageOps.exif_transpose does), applied to the
+# shrunk copy: the orientation is read from the decoded image (TIFF keeps it in its tags).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90,
+}  # fmt: skip
 _SWAPPED_ORIENTATIONS = {5, 6, 7, 8}  # EXIF orientations that turn the image a quarter
 
 
@@ -30,7 +37,8 @@ def extract_image(path: Path, media_type: str, options: ExtractOptions) -> Extra
     """Return the image segment, OCR passages, metadata and thumbnail of an image file."""
     decoded = decode_image(path, options, longest=MAX_OCR_SIDE)
     image = decoded.image
-    width, height = _displayed_size(image, decoded.size)
+    orientation = image.getexif().get(0x0112)
+    width, height = _displayed_size(decoded.size, orientation)
     metadata: dict[str, object] = {
         "width": width, "height": height, "format": image.format, "mode": decoded.mode,
     }  # fmt: skip
@@ -39,9 +47,9 @@ def extract_image(path: Path, media_type: str, options: ExtractOptions) -> Extra
     if options.ocr and not ocr_available():
         metadata["ocr_unavailable"] = ocr_unavailable_reason()
     kept = KEPT_FORMATS.get(image.format or "")
-    media = path.read_bytes() if kept else encode_png(_displayable(ImageOps.exif_transpose(image)))
+    media = path.read_bytes() if kept else encode_png(_displayable(_upright(image, orientation)))
     factor = reduction_factor(image.size, longest=MAX_OCR_SIDE)
-    shown = ImageOps.exif_transpose(shrink(image, factor))
+    shown = _upright(shrink(image, factor), orientation)
     del image, decoded  # from here on only the shrunk copy is held
     return Extraction(
         media_type=media_type,
@@ -67,10 +75,15 @@ def encode_png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def _displayed_size(image: Image.Image, size: tuple[int, int]) -> tuple[int, int]:
-    """Return the header ``size`` of ``image`` as displayed (sides swapped by EXIF rotation)."""
-    orientation = image.getexif().get(0x0112)
+def _displayed_size(size: tuple[int, int], orientation: object) -> tuple[int, int]:
+    """Return the header ``size`` as displayed (sides swapped by a quarter-turn orientation)."""
     return (size[1], size[0]) if orientation in _SWAPPED_ORIENTATIONS else size
+
+
+def _upright(image: Image.Image, orientation: object) -> Image.Image:
+    """Return ``image`` turned as its EXIF ``orientation`` says it is displayed."""
+    method = _UPRIGHT.get(orientation) if isinstance(orientation, int) else None
+    return image if method is None else image.transpose(method)
 
 
 def _segments(

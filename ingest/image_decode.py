@@ -126,7 +126,6 @@ def shrink(image: Image.Image, factor: int) -> Image.Image:
     for top in range(0, height, rows):
         strip = image.crop((0, top, width, min(height, top + rows)))
         reduced.paste(strip.convert(mode).reduce(factor), (0, top // factor))
-    reduced.info = dict(image.info)
     return reduced
 
 

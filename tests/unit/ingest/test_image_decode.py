@@ -121,3 +121,22 @@ def test_thumbnail_of_huge_canvas_comes_from_the_shrunk_copy(canvas: Path) -> No
     assert extraction.thumbnail is not None
     with Image.open(io.BytesIO(extraction.thumbnail)) as thumb:
         assert thumb.size == (256, 256) and thumb.mode == "RGBA"
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "TIFF"])
+def test_exif_rotation_of_a_shrunk_image(tmp_path: Path, image_format: str) -> None:
+    image = Image.new("RGB", (5000, 2500), "white")
+    ImageDraw.Draw(image).rectangle((0, 0, 2500, 2500), fill="black")  # the left half
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned: displayed a quarter turn clockwise
+    path = tmp_path / f"turned.{image_format.lower()}"
+    image.save(path, format=image_format, exif=exif)
+    extraction = extract_file(path, ExtractOptions(ocr=False))
+    (segment,) = list(extraction.segments)
+    assert (extraction.metadata["width"], extraction.metadata["height"]) == (2500, 5000)
+    assert segment.locator.bbox == (0.0, 0.0, 2500.0, 5000.0)
+    assert extraction.thumbnail is not None
+    with Image.open(io.BytesIO(extraction.thumbnail)) as thumb:
+        assert thumb.size == (128, 256)
+        top, bottom = thumb.convert("L").getpixel((64, 10)), thumb.convert("L").getpixel((64, 246))
+        assert isinstance(top, int) and isinstance(bottom, int) and top < 60 < 200 < bottom
