@@ -1,9 +1,8 @@
 """Peak memory of extracting and embedding-decoding one huge-canvas PNG (issue 13 item 6).
 
-Each measurement runs in a fresh child process so that ``ru_maxrss`` (the resident peak)
-belongs to that one image; it prints how far the resident peak rose above the resident set
-before the step (Pillow's
-pixel buffers come from C malloc, which tracemalloc does not see).
+Each measurement runs in a fresh child process so that its resident peak (VmHWM) belongs to
+that one image; it prints how far the peak rose above the resident set before the step
+(Pillow's pixel buffers come from C malloc, which tracemalloc does not see).
 
     .venv/bin/python -m bench.image_memory [--side 7999] [--ocr]
 """
@@ -12,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import resource
 import tempfile
 from pathlib import Path
 
@@ -26,12 +24,16 @@ def make_canvas(path: Path, side: int) -> None:
     image.save(path, optimize=True)
 
 
-def resident_kib() -> int:
-    """Return this process's resident set now, in KiB (Linux: /proc/self/status)."""
+def status_kib(field: str) -> int:
+    """Return ``field`` (VmRSS: resident now, VmHWM: resident peak) of this process, in KiB.
+
+    Linux only. VmHWM rather than ru_maxrss: after fork+exec ru_maxrss starts at the parent's
+    resident set.
+    """
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def _measure(step: str, path: str, ocr: bool, queue: multiprocessing.Queue[str]) -> None:
@@ -39,7 +41,7 @@ def _measure(step: str, path: str, ocr: bool, queue: multiprocessing.Queue[str])
     from ingest.image import extract_image
 
     options = ExtractOptions(ocr=ocr)
-    before = resident_kib()
+    before = status_kib("VmRSS")
     if step == "extract":
         extraction = extract_image(Path(path), "image/png", options)
         list(extraction.segments)
@@ -47,7 +49,7 @@ def _measure(step: str, path: str, ocr: bool, queue: multiprocessing.Queue[str])
         from workers.embedding import open_for_embedding
 
         open_for_embedding(Path(path), options)
-    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    grown_kib = status_kib("VmHWM") - before
     queue.put(f"{step:8s} resident peak growth {grown_kib / 1024:8.1f} MiB")
 
 

@@ -20,26 +20,27 @@ MIB = 1024 * 1024
 
 # Runs one step in a fresh interpreter and prints how far its resident peak rose above the
 # resident set before the step (Pillow's pixels come from C malloc: tracemalloc misses them).
+# VmHWM, not ru_maxrss: after fork+exec Linux's ru_maxrss starts at the parent's resident set.
 _PEAK_PROBE = """
-import resource, sys
+import sys
 from pathlib import Path
 from ingest.base import ExtractOptions
 from ingest.extract import extract_file
 from ingest.image_decode import EMBED_MIN_SIDE, open_reduced
 
-def resident_kib():
+def status_kib(field):
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1])
 
 step, path = sys.argv[1], Path(sys.argv[2])
 options = ExtractOptions(ocr=False)
-before = resident_kib()
+before = status_kib("VmRSS")
 if step == "extract":
     list(extract_file(path, options).segments)
 else:
     open_reduced(path, options, shortest=EMBED_MIN_SIDE).convert("RGB")
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+print((status_kib("VmHWM") - before) * 1024)
 """
 
 
