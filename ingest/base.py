@@ -17,6 +17,7 @@ class ExtractOptions:
 
     max_pdf_pages: int = 2000
     max_image_pixels: int = 64_000_000
+    max_image_decode_bytes: int = 256_000_000
     max_text_bytes: int = 50 * 1024 * 1024
     chunk_chars: int = 1200
     chunk_overlap_chars: int = 150

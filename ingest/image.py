@@ -1,77 +1,62 @@
 """Images -> one image segment, OCR passages, EXIF metadata and a thumbnail (Pillow).
 
-The pixel count is checked from the header before any decoding (``image_too_large``);
-Pillow's own decompression-bomb guard is set from the same limit as a backstop. Boxes are
-in pixels of the image as displayed (EXIF orientation applied).
+The pixel count and the bytes of the decoded image are checked from the header before any
+decoding (``image_too_large``, see :mod:`ingest.image_decode`). The decoded image is shrunk
+at once to what OCR reads (MAX_OCR_SIDE), so one full-size copy lives only while decoding.
+Boxes are in pixels of the full image as displayed (EXIF orientation applied).
 """
 
 from __future__ import annotations
 
 import io
-import struct
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from ingest.base import Extraction, ExtractOptions
 from ingest.exif import exif_metadata
+from ingest.image_decode import decode_image, reduction_factor, shrink
 from ingest.layout import block_segments
-from ingest.ocr import ocr_available, ocr_image, ocr_unavailable_reason
+from ingest.ocr import MAX_OCR_SIDE, ocr_available, ocr_image, ocr_unavailable_reason
 from mmrag.domain import ExtractedSegment, Locator, Modality
-from mmrag.errors import BadInput
 
 # Formats every browser and embedder reads: their original bytes are kept as they are.
 KEPT_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error)
+# How each EXIF orientation is undone (as ImageOps.exif_transpose does), applied to the
+# shrunk copy: the orientation is read from the decoded image (TIFF keeps it in its tags).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90,
+}  # fmt: skip
+_SWAPPED_ORIENTATIONS = {5, 6, 7, 8}  # EXIF orientations that turn the image a quarter
 
 
 def extract_image(path: Path, media_type: str, options: ExtractOptions) -> Extraction:
     """Return the image segment, OCR passages, metadata and thumbnail of an image file."""
-    image = open_image(path, options)
-    shown = ImageOps.exif_transpose(image)
+    decoded = decode_image(path, options, longest=MAX_OCR_SIDE)
+    image = decoded.image
+    orientation = image.getexif().get(0x0112)
+    width, height = _displayed_size(decoded.size, orientation)
     metadata: dict[str, object] = {
-        "width": shown.width, "height": shown.height, "format": image.format, "mode": image.mode,
+        "width": width, "height": height, "format": image.format, "mode": decoded.mode,
     }  # fmt: skip
     if exif := exif_metadata(image):
         metadata["exif"] = exif
     if options.ocr and not ocr_available():
         metadata["ocr_unavailable"] = ocr_unavailable_reason()
+    kept = KEPT_FORMATS.get(image.format or "")
+    media = path.read_bytes() if kept else encode_png(_displayable(_upright(image, orientation)))
+    factor = reduction_factor(image.size, longest=MAX_OCR_SIDE)
+    shown = _upright(shrink(image, factor), orientation)
+    del image, decoded  # from here on only the shrunk copy is held
     return Extraction(
         media_type=media_type,
         metadata=metadata,
-        segments=_segments(path, image, shown, options),
+        segments=_segments(shown, (width, height), media, kept or "image/png", options),
         thumbnail=thumbnail_png(shown, options.thumbnail_side),
     )
-
-
-def open_image(path: Path | BinaryIO, options: ExtractOptions) -> Image.Image:
-    """Return the decoded first frame of ``path``, refusing bombs and corrupt files."""
-    Image.MAX_IMAGE_PIXELS = options.max_image_pixels
-    try:
-        with Image.open(path) as probe:  # reads the header only
-            check_pixels(probe.size, options.max_image_pixels)
-            probe.verify()
-        if not isinstance(path, Path):
-            path.seek(0)
-        image = Image.open(path)
-        image.load()
-    except Image.DecompressionBombError as exc:
-        raise BadInput(f"image is too large to decode: {exc}", code="image_too_large") from exc
-    except _DECODE_ERRORS as exc:
-        raise BadInput(f"image is corrupt or truncated: {exc}", code="image_corrupt") from exc
-    return image
-
-
-def check_pixels(size: tuple[int, int], max_pixels: int) -> None:
-    """Raise ``image_too_large`` when an image of ``size`` has more than ``max_pixels``."""
-    width, height = size
-    if width * height > max_pixels:
-        raise BadInput(
-            f"image of {width}x{height} pixels exceeds the limit of {max_pixels} pixels",
-            code="image_too_large",
-        )
 
 
 def thumbnail_png(image: Image.Image, side: int) -> bytes:
@@ -90,20 +75,34 @@ def encode_png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
+def _displayed_size(size: tuple[int, int], orientation: object) -> tuple[int, int]:
+    """Return the header ``size`` as displayed (sides swapped by a quarter-turn orientation)."""
+    return (size[1], size[0]) if orientation in _SWAPPED_ORIENTATIONS else size
+
+
+def _upright(image: Image.Image, orientation: object) -> Image.Image:
+    """Return ``image`` turned as its EXIF ``orientation`` says it is displayed."""
+    method = _UPRIGHT.get(orientation) if isinstance(orientation, int) else None
+    return image if method is None else image.transpose(method)
+
+
 def _segments(
-    path: Path, image: Image.Image, shown: Image.Image, options: ExtractOptions
+    shown: Image.Image,
+    size: tuple[int, int],
+    media: bytes,
+    media_type: str,
+    options: ExtractOptions,
 ) -> Iterator[ExtractedSegment]:
-    """Yield the image itself, then the passages OCR finds in it."""
-    kept = KEPT_FORMATS.get(image.format or "")
-    media = path.read_bytes() if kept else encode_png(_displayable(shown))
+    """Yield the image itself, then the passages OCR finds in ``shown`` (boxes at ``size``)."""
+    width, height = size
     yield ExtractedSegment(
         modality=Modality.IMAGE,
-        locator=Locator(bbox=(0.0, 0.0, float(shown.width), float(shown.height))),
+        locator=Locator(bbox=(0.0, 0.0, float(width), float(height))),
         media=media,
-        media_type=kept or "image/png",
+        media_type=media_type,
     )
     if options.ocr and ocr_available():
-        blocks = [line.as_block() for line in ocr_image(shown)]
+        blocks = [line.as_block(width / shown.width) for line in ocr_image(shown)]
         yield from block_segments(blocks, options)
 
 

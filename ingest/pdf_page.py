@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pymupdf
 from PIL import Image
 
 from ingest.base import ExtractOptions
+from ingest.image_decode import decoded_bytes
 from ingest.layout import TextBlock, block_segments
 from ingest.ocr import MAX_OCR_SIDE, ocr_image
 from ingest.pdf_headings import page_headings
@@ -144,6 +146,8 @@ def image_segments(context: PageContext, page: pymupdf.Page) -> list[ExtractedSe
             continue
         if width * height > options.max_image_pixels or xref not in placed:
             continue
+        if _over_decode_budget(item, options.max_image_decode_bytes):
+            continue
         rects = [placed[xref]]
         context.seen_images.add(xref)
         encoded = _image_bytes(context.doc, xref)
@@ -157,6 +161,15 @@ def image_segments(context: PageContext, page: pymupdf.Page) -> list[ExtractedSe
                 )
             )
     return segments
+
+
+def _over_decode_budget(item: tuple[Any, ...], budget: int) -> bool:
+    """Return True when the embedded image of ``get_images`` row ``item`` could not be decoded
+    within ``budget`` bytes (its embedding would fail); a JPEG decodes reduced instead."""
+    width, height, colorspace, image_filter = item[2], item[3], item[5], item[8]
+    if image_filter == "DCTDecode":
+        return False
+    return decoded_bytes((width, height), "L" if colorspace == "DeviceGray" else "RGB") > budget
 
 
 def _image_bytes(doc: pymupdf.Document, xref: int) -> tuple[bytes, str] | None:

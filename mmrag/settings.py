@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     max_files_per_upload: int = Field(default=1000, gt=0)
     max_pdf_pages: int = Field(default=2000, gt=0)
     max_image_pixels: int = Field(default=64_000_000, gt=0)
+    max_image_decode_bytes: int = Field(
+        default=256_000_000,
+        gt=0,
+        description="Memory one decoded image may take (width x height x bytes per pixel); "
+        "JPEGs over it decode reduced, other images over it are refused.",
+    )
     max_text_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     max_k: int = Field(default=200, gt=0)
     max_query_chars: int = Field(default=4096, gt=0)

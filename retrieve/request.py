@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from index.filters import Filter, Range
 from ingest.audio_decode import decode_audio_bytes
 from ingest.base import ExtractOptions
-from ingest.image import open_image
+from ingest.image_decode import EMBED_MIN_SIDE, open_reduced
 from mmrag.domain import Modality
 from mmrag.errors import BadInput
 from mmrag.metadata import coerce, to_epoch
@@ -133,9 +133,11 @@ def _image(data: bytes | None, settings: Settings) -> Image.Image | None:
     if data is None:
         return None
     try:
-        return open_image(
-            io.BytesIO(data), ExtractOptions(max_image_pixels=settings.max_image_pixels)
+        options = ExtractOptions(
+            max_image_pixels=settings.max_image_pixels,
+            max_image_decode_bytes=settings.max_image_decode_bytes,
         )
+        return open_reduced(io.BytesIO(data), options, shortest=EMBED_MIN_SIDE)
     except BadInput as exc:
         raise BadInput(f"query image: {exc.message}", code="bad_query_image") from None
 

@@ -16,7 +16,7 @@ from index.spaces.base import Space
 from index.stores.base import VectorRecord
 from ingest.audio_decode import read_span
 from ingest.base import ExtractOptions
-from ingest.image import open_image
+from ingest.image_decode import EMBED_MIN_SIDE, open_reduced
 from mmrag.domain import Modality, Segment
 
 log = logging.getLogger(__name__)
@@ -89,8 +89,13 @@ def _encode(
     images: list[Image.Image] = []
     for segment in segments:
         assert segment.media_key is not None  # _has_input checked it
-        images.append(open_image(media_path(segment.media_key), options).convert("RGB"))
+        images.append(open_for_embedding(media_path(segment.media_key), options))
     return space.encode_images(images)
+
+
+def open_for_embedding(path: Path, options: ExtractOptions) -> Image.Image:
+    """Return the RGB picture an image space embeds: decoded reduced, converted once small."""
+    return open_reduced(path, options, shortest=EMBED_MIN_SIDE).convert("RGB")
 
 
 def _windows(source: Path, segments: Sequence[Segment]) -> list[NDArray[np.float32]]:

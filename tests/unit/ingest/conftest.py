@@ -49,13 +49,13 @@ def png_bytes(size: tuple[int, int] = (200, 120), color: str = "navy") -> bytes:
     return buffer.getvalue()
 
 
-def text_png(lines: list[str], fontsize: int = 36) -> bytes:
-    """Return a PNG (rendered by PyMuPDF) of large black ``lines`` on white."""
+def text_png(lines: list[str], fontsize: int = 36, dpi: int = 110) -> bytes:
+    """Return a PNG (rendered by PyMuPDF at ``dpi``) of large black ``lines`` on white."""
     doc = pymupdf.open()
     page = doc.new_page(width=700, height=120 + 70 * len(lines))
     for index, line in enumerate(lines):
         page.insert_text((40, 80 + 70 * index), line, fontsize=fontsize)
-    data: bytes = page.get_pixmap(dpi=110).tobytes("png")
+    data: bytes = page.get_pixmap(dpi=dpi).tobytes("png")
     doc.close()
     return data
 

@@ -36,6 +36,22 @@ def test_ocr_of_text_image(tmp_path: Path, text_png_factory: Callable[..., bytes
         assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
 
 
+def test_ocr_of_a_huge_image_reads_its_shrunk_copy_with_full_size_boxes(
+    tmp_path: Path, text_png_factory: Callable[..., bytes]
+) -> None:
+    path = tmp_path / "poster.png"
+    path.write_bytes(text_png_factory(["Quarterly cooling target", "Pump seventeen"], dpi=800))
+    extraction = extract_file(path, OPTIONS)
+    assert extraction.metadata["width"] == 7778  # shrunk 3x to read, boxes scaled back
+    texts = [s for s in extraction.segments if s.modality == Modality.TEXT]
+    words = " ".join(s.text for s in texts).lower()
+    assert "quarterly" in words and "seventeen" in words
+    boxes = [s.locator.bbox for s in texts if s.locator.bbox is not None]
+    left = min(box[0] for box in boxes)
+    assert 400 <= left <= 480  # the text starts 40 pt in: 444 px at 800 dpi
+    assert max(box[2] for box in boxes) <= 7778
+
+
 def test_ocr_of_scanned_pdf_page(tmp_path: Path, text_png_factory: Callable[..., bytes]) -> None:
     doc = pymupdf.open()
     doc.new_page().insert_text((72, 72), "This page has a real text layer for sure.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pymupdf
@@ -88,6 +89,22 @@ def test_embedded_images(
     assert image.locator.bbox == pytest.approx((100, 200, 300, 320), abs=0.5)
     assert image.media_type in ("image/png", "image/jpeg") and image.media
     assert pymupdf.Pixmap(image.media).width == 200
+
+
+def test_embedded_image_over_decode_budget_is_skipped(
+    tmp_path: Path, options: ExtractOptions, png_factory: Callable[..., bytes]
+) -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((72, 72), "A poster is embedded below.")
+    page.insert_image(pymupdf.Rect(100, 200, 500, 600), stream=png_factory((1600, 1600)))
+    path = tmp_path / "poster.pdf"
+    doc.save(path)
+    budget = replace(options, max_image_decode_bytes=4_000_000)  # the poster needs 10.24 MB
+    for opts, images in ((options, 1), (budget, 0)):
+        segments = list(extract_file(path, opts).segments)
+        assert sum(s.modality == Modality.IMAGE for s in segments) == images
+        assert any("poster" in s.text for s in segments if s.modality == Modality.TEXT)
 
 
 def test_truncated_pdf(make_pdf: PdfBuilder, options: ExtractOptions) -> None:
