@@ -4,15 +4,18 @@
 types that store's engine raises when it is unreachable, locked or out of space (declared
 beside each implementation as ``ENGINE_ERRORS``). Callers (the pipeline, the retriever,
 /readyz) then see :class:`TransientError` or :class:`InsufficientStorage`, never a
-sqlite3, httpx or qdrant-client exception. Other exceptions pass unchanged: a bug is not
-an outage.
+sqlite3, httpx or qdrant-client exception. An embedded store can also be damaged (a
+truncated file): any other failure asks the store's cheap damage probe, and a damaged store
+becomes :class:`IndexDamaged`, naming the file and the ``mmrag reindex`` command that
+rebuilds it. Other exceptions pass unchanged: a bug is not an outage.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,28 +24,62 @@ from numpy.typing import NDArray
 from index.bm25.base import BM25Index, TermDoc, TermHit
 from index.filters import Filter
 from index.stores.base import VectorHit, VectorRecord, VectorStore
-from mmrag.errors import from_engine
+from mmrag.errors import MmragError, from_engine
 
 Errors = tuple[type[BaseException], ...]
+REINDEX_BM25 = "rebuild it from the catalog with `mmrag reindex --bm25`"
+REINDEX_VECTORS = "rebuild it from the catalog with `mmrag reindex --vectors SPACE`"
+# Given the failure, return why the store's files are damaged (None when they are whole).
+Damage = Callable[[BaseException], str | None]
+
+
+class IndexDamaged(MmragError):
+    """An embedded index's files are damaged: its channel is out until it is rebuilt."""
+
+    status = 503
+    code = "index_damaged"
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """How to tell that a store is damaged, and the command that rebuilds it."""
+
+    damage: Damage
+    fix: str
+
+    def of(self, engine: str, exc: BaseException) -> IndexDamaged | None:
+        reason = self.damage(exc)
+        if reason is None:
+            return None
+        return IndexDamaged(f"{engine} index is damaged ({reason}): {self.fix}")
 
 
 @contextmanager
-def translated(engine: str, errors: Errors) -> Iterator[None]:
-    """Raise ``engine``'s ``errors`` inside the block as the kernel's error."""
+def translated(engine: str, errors: Errors, diagnosis: Diagnosis | None = None) -> Iterator[None]:
+    """Raise ``engine``'s ``errors`` inside the block as the kernel's error, and any
+    failure of a store that ``diagnosis`` finds damaged as :class:`IndexDamaged`."""
     try:
         yield
+    except MmragError:
+        raise
     except errors as exc:
-        raise from_engine(engine, exc) from exc
+        damaged = diagnosis.of(engine, exc) if diagnosis else None
+        raise (damaged or from_engine(engine, exc)) from exc
+    except Exception as exc:
+        damaged = diagnosis.of(engine, exc) if diagnosis else None
+        if damaged is None:
+            raise
+        raise damaged from exc
 
 
 class _Guard:
-    def __init__(self, engine: str, errors: Errors) -> None:
-        self.engine, self.errors = engine, errors
+    def __init__(self, engine: str, errors: Errors, diagnosis: Diagnosis | None = None) -> None:
+        self.engine, self.errors, self.diagnosis = engine, errors, diagnosis
 
     inner: Any
 
     def translated(self) -> contextlib.AbstractContextManager[None]:
-        return translated(self.engine, self.errors)
+        return translated(self.engine, self.errors, self.diagnosis)
 
     def __getattr__(self, name: str) -> Any:
         # A backend's extras beyond the Protocol (FAISS snapshots, say) stay reachable.
@@ -52,8 +89,10 @@ class _Guard:
 class GuardedVectors(_Guard):
     """A :class:`VectorStore` whose engine errors arrive as the kernel's errors."""
 
-    def __init__(self, inner: VectorStore, engine: str, errors: Errors) -> None:
-        super().__init__(engine, errors)
+    def __init__(
+        self, inner: VectorStore, engine: str, errors: Errors, diagnosis: Diagnosis | None = None
+    ) -> None:
+        super().__init__(engine, errors, diagnosis)
         self.inner = inner
 
     def ensure_space(self, space: str, dim: int) -> None:
@@ -86,8 +125,10 @@ class GuardedVectors(_Guard):
 class GuardedBM25(_Guard):
     """A :class:`BM25Index` whose engine errors arrive as the kernel's errors."""
 
-    def __init__(self, inner: BM25Index, engine: str, errors: Errors) -> None:
-        super().__init__(engine, errors)
+    def __init__(
+        self, inner: BM25Index, engine: str, errors: Errors, diagnosis: Diagnosis | None = None
+    ) -> None:
+        super().__init__(engine, errors, diagnosis)
         self.inner = inner
 
     def add(self, docs: Sequence[TermDoc]) -> None:

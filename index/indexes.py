@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 
 from index.bm25 import open_bm25
 from index.bm25.base import BM25Index
-from index.engine_errors import Errors, GuardedBM25, GuardedVectors, translated
+from index.engine_errors import Diagnosis, Errors, GuardedBM25, GuardedVectors, translated
 from index.spaces.registry import SpaceRegistry
 from index.stores.base import VectorStore
 from index.stores.checks import UnknownSpace
+from mmrag.errors import MmragError
 from mmrag.settings import Settings
 
 if TYPE_CHECKING:
@@ -42,25 +43,31 @@ class Indexes:
                 return GuardedVectors(qdrant, "qdrant", ENGINE_ERRORS)
             from index.stores.faiss import ENGINE_ERRORS as FAISS_ERRORS
             from index.stores.faiss import FaissStore
+            from index.stores.faiss_probe import faiss_diagnosis
 
-            with translated("faiss", FAISS_ERRORS):
+            diagnosis = faiss_diagnosis(self.settings.index_dir / "faiss")
+            with translated("faiss", FAISS_ERRORS, diagnosis):
                 faiss = FaissStore.from_settings(self.settings)
-            return GuardedVectors(faiss, "faiss", FAISS_ERRORS)
+            return GuardedVectors(faiss, "faiss", FAISS_ERRORS, diagnosis)
 
     @cached_property
     def bm25(self) -> BM25Index:
         with self._lock:
-            engine, errors = self._bm25_engine()
-            with translated(engine, errors):
+            engine, errors, diagnosis = self._bm25_engine()
+            with translated(engine, errors, diagnosis):
                 qdrant = self._qdrant if self.settings.vector_store == "qdrant" else None
-                return GuardedBM25(open_bm25(self.settings, qdrant=qdrant), engine, errors)
+                index = open_bm25(self.settings, qdrant=qdrant)
+                return GuardedBM25(index, engine, errors, diagnosis)
 
-    def _bm25_engine(self) -> tuple[str, Errors]:
+    def _bm25_engine(self) -> tuple[str, Errors, Diagnosis | None]:
         if self.settings.vector_store == "qdrant":
             from index.stores.qdrant import ENGINE_ERRORS
 
-            return "qdrant", ENGINE_ERRORS
-        return "tantivy", ()  # its I/O errors are OSErrors, which callers already handle
+            return "qdrant", ENGINE_ERRORS, None
+        from index.bm25.tantivy_probe import tantivy_diagnosis
+
+        # Its I/O errors are OSErrors, which callers already handle; damage is diagnosed.
+        return "tantivy", (), tantivy_diagnosis(self.settings.index_dir / "bm25")
 
     @cached_property
     def spaces(self) -> SpaceRegistry:
@@ -74,18 +81,38 @@ class Indexes:
             return open_qdrant_client(self.settings)
 
     def probe(self) -> dict[str, dict[str, object]]:
-        """Ask each store whether it answers, as /readyz reports it (bm25, vectors)."""
+        """Ask each store whether its files are whole and it answers, as /readyz reports
+        it (bm25, vectors); a damaged store's reason names the command that rebuilds it."""
         backend = self.settings.vector_store
         try:
+            self._check_files()
             bm25: dict[str, object] = {"up": True, "segments": self.bm25.count()}
         except Exception as exc:  # any failure to answer is "down", with its reason
-            bm25 = {"up": False, "reason": str(exc)[:200]}
+            bm25 = {"up": False, "reason": _reason(exc)}
         try:
+            self._check_files(vectors=True)
             entries = {space: self._entries(space) for space in self.settings.spaces}
             vectors: dict[str, object] = {"up": True, "backend": backend, "entries": entries}
         except Exception as exc:
-            vectors = {"up": False, "backend": backend, "reason": str(exc)[:200]}
+            vectors = {"up": False, "backend": backend, "reason": _reason(exc)}
         return {"bm25": bm25, "vectors": vectors}
+
+    def _check_files(self, *, vectors: bool = False) -> None:
+        """Raise IndexDamaged when an embedded store's files are damaged (a few stats)."""
+        if self.settings.vector_store == "qdrant":
+            return
+        from index.bm25.tantivy_probe import tantivy_diagnosis
+        from index.stores.faiss_probe import faiss_diagnosis
+
+        root = self.settings.index_dir
+        engine, diagnosis = (
+            ("faiss", faiss_diagnosis(root / "faiss"))
+            if vectors
+            else ("tantivy", tantivy_diagnosis(root / "bm25"))
+        )
+        damaged = diagnosis.of(engine, RuntimeError("probe"))
+        if damaged is not None:
+            raise damaged
 
     def _entries(self, space: str) -> int:
         try:
@@ -103,6 +130,10 @@ class Indexes:
         client = self.__dict__.pop("_qdrant", None)
         if client is not None:
             client.close()
+
+
+def _reason(exc: Exception) -> str:
+    return (exc.message if isinstance(exc, MmragError) else str(exc))[:300]
 
 
 def open_indexes(settings: Settings) -> Indexes:

@@ -83,5 +83,8 @@ def ingest(
 
 def register(app: typer.Typer) -> None:
     """Add the workers' commands to the ``mmrag`` root."""
+    from workers.reindex_command import reindex
+
     app.command("worker")(worker)
     app.command()(ingest)
+    app.command()(reindex)

@@ -2,7 +2,9 @@
 
 Layout under ``root``: ``records.sqlite`` (records + change sequence, see
 :mod:`index.stores.record_log`) and ``snapshots/`` (one crash-atomic FAISS file per
-(space, collection) shard, named by the change seq it covers).
+(space, collection) shard, named by the change seq it covers). ``mmrag reindex`` may
+replace both by a rebuilt pair that ``CURRENT`` names (:mod:`index.stores.faiss_generation`):
+a searcher then drops its shards and loads the new log's.
 
 - Writers (worker processes) only write SQLite transactions; they never load an index.
 - A searcher loads a space's shards on first use (newest snapshot + the tail of the
@@ -79,14 +81,14 @@ class FaissStore:
         self.catchup_seconds = catchup_seconds
         self.snapshot_every = snapshot_every
         self.filter_exact_limit = filter_exact_limit
-        self._log = RecordLog(root / "records.sqlite")
-        self._snapshot_dir = root / "snapshots"
+        self._log = RecordLog(root)
         self._dims: dict[str, int] = {}
         self._shards: dict[Key, Shard] = {}
         self._loaded: set[str] = set()
         self._seq: int | None = None  # change seq applied to every loaded space
         self._synced_at = 0.0
         self._lock = threading.RLock()
+        self._loaded_from = self._log.generation
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FaissStore:
@@ -120,8 +122,9 @@ class FaissStore:
 
     def search(self, space: str, vector: Matrix, k: int, where: Filter) -> list[VectorHit]:
         check_k(k)
-        query = unit_query(space, self._dim(space), vector)
         with self._lock:
+            self._follow()
+            query = unit_query(space, self._dim(space), vector)
             self._load(space)
             if time.monotonic() - self._synced_at >= self.catchup_seconds:
                 self._sync()
@@ -131,6 +134,8 @@ class FaissStore:
         return self._hits(scored, k)
 
     def count(self, space: str, where: Filter | None = None) -> int:
+        with self._lock:
+            self._follow()
         self._dim(space)
         return self._log.count(space, where)
 
@@ -151,6 +156,7 @@ class FaissStore:
     def save_snapshots(self) -> None:
         """Write a snapshot of every in-memory shard that changed since its last one."""
         with self._lock:
+            self._follow()  # never save shards of a replaced log beside the new one
             for (space, collection), shard in self._shards.items():
                 if shard.unsaved or shard.snapshot_seq < 0:
                     shard.save(self._snapshot_dir, shard_key(space, collection))
@@ -164,6 +170,20 @@ class FaissStore:
             ]
 
     # -- loading and catching up ---------------------------------------------------------
+
+    @property
+    def _snapshot_dir(self) -> Path:
+        return self.root / self._log.generation.snapshots
+
+    def _follow(self) -> None:
+        """Drop everything loaded from a log that ``mmrag reindex`` replaced since."""
+        self._log.follow()
+        if self._loaded_from != self._log.generation:
+            self._shards.clear()
+            self._loaded.clear()
+            self._dims.clear()
+            self._seq = None
+            self._loaded_from = self._log.generation
 
     def _dim(self, space: str) -> int:
         if space not in self._dims:
@@ -220,6 +240,7 @@ class FaissStore:
     def _sync(self) -> None:
         """Apply committed changes after ``self._seq`` to the loaded shards."""
         self._synced_at = time.monotonic()
+        self._follow()
         if self._seq is None:
             return
         changes = self._log.changes_since(self._seq)

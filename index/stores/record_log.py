@@ -21,6 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from index.filters import Filter, Payload
+from index.stores import faiss_generation as generations
+from index.stores.faiss_generation import Generation
 from index.stores.sql_filter import filter_sql
 from mmrag.sqlite_file import SqliteFile
 
@@ -72,13 +74,48 @@ class ShardRows:
 
 
 class RecordLog:
-    """One SQLite file (WAL); one connection per thread."""
+    """The current log under ``root`` (one SQLite file, WAL; one connection per thread).
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file = SqliteFile(path, schema=_SCHEMA, timeout=60, sync="FULL")
+    It follows ``CURRENT`` (:mod:`index.stores.faiss_generation`): :meth:`follow` switches
+    to a rebuilt log, and every write transaction checks, once it holds the file's write
+    lock, that its file is still current. A ``pinned`` log (one being rebuilt) never moves.
+    """
+
+    def __init__(self, root: Path, pinned: Generation | None = None) -> None:
+        self.root = root
+        self._pinned = pinned
+        self._open()
+
+    def _open(self) -> None:
+        self._stamp = generations.stamp(self.root)
+        self.generation = self._pinned or generations.current(self.root)
+        self.path = self.root / self.generation.records
+        self._file = SqliteFile(self.path, schema=_SCHEMA, timeout=60, sync="FULL")
         self._db = self._file.connection
-        self._write = self._file.write
+
+    def follow(self) -> bool:
+        """Switch to the log ``CURRENT`` names if it changed; return whether it did."""
+        if self._pinned is not None or generations.stamp(self.root) == self._stamp:
+            return False
+        self._open()
+        return True
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction on the current log, committed on success."""
+        while True:
+            self.follow()
+            db = self._file.connection()
+            db.execute("BEGIN IMMEDIATE")
+            if self._pinned is not None or generations.stamp(self.root) == self._stamp:
+                break
+            db.execute("ROLLBACK")  # switched while we waited for the lock: write to the new log
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:

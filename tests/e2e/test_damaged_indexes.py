@@ -1,0 +1,105 @@
+"""Damaged embedded indexes (a truncated FAISS record log, a truncated tantivy segment file):
+search answers from the other channels and names the fix, /readyz says which store, and
+`mmrag reindex` rebuilds it from the catalog while the service runs; ingestion goes on."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from mmrag.settings import Settings
+from tests.conftest import make_settings, settings_env
+from tests.e2e.conftest import upload, wait_job
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "data", spaces=["text"])
+
+
+def truncate(path: Path) -> None:
+    """Leave the first half of ``path`` in its place, as a cut-short copy or write would."""
+    half = path.read_bytes()[: path.stat().st_size // 2]
+    temp = path.with_name(path.name + ".cut")
+    temp.write_bytes(half)
+    os.replace(temp, path)  # a new inode: processes that mapped the old file keep theirs
+
+
+def search(client: TestClient, text: str) -> dict[str, Any]:
+    response = client.post("/v1/search", json={"collection": "c", "query": {"text": text}, "channels": {"bm25": 1, "text": 1}})
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def reindex(settings: Settings, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "mmrag", "reindex", *args, "-c", "c"],
+        env={**settings_env(settings), "COLUMNS": "100"},
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stderr
+
+
+def channels(body: dict[str, Any]) -> set[str]:
+    return {name for hit in body["hits"] for name in hit["channels"]}
+
+
+def test_damaged_stores_degrade_and_reindex_heals_them(
+    settings: Settings, client: TestClient, worker: subprocess.Popen[bytes]
+) -> None:
+    client.post("/v1/collections", json={"name": "c"})
+    files = [("a.txt", b"harbour lights at dusk"), ("b.txt", b"the pump moves cooling water")]
+    assert wait_job(client, upload(client, "c", files).json()["job_id"])["done"] == 2
+    assert channels(search(client, "harbour lights")) == {"bm25", "text"}
+
+    log = settings.index_dir / "faiss" / "records.sqlite"
+    with closing(sqlite3.connect(log)) as db:  # every page into the file, then cut it
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    os.truncate(log, log.stat().st_size // 2)
+    with TestClient(create_app(settings)) as restarted:  # a service started on the damage
+        body = search(restarted, "harbour lights")
+        assert channels(body) == {"bm25"} and body["hits"][0]["text"] == "harbour lights at dusk"
+        assert len(body["degraded"]) == 1, body["degraded"]
+        [reason] = body["degraded"]
+        assert reason.startswith("text: faiss index is damaged")
+        assert "mmrag reindex --vectors" in reason
+        ready = restarted.get("/readyz")
+        vectors = ready.json()["checks"]["vectors"]
+        assert ready.status_code == 503 and not vectors["up"] and "truncated" in vectors["reason"]
+
+        assert "reindexed text: 2 documents" in reindex(settings, "--vectors", "text")
+        for app in (restarted, client):  # one had loaded the old log, one never opened it
+            assert search(app, "harbour lights")["degraded"] == []
+            assert channels(search(app, "harbour lights")) == {"bm25", "text"}
+        assert restarted.get("/readyz").status_code == 200
+
+    segment = sorted((settings.index_dir / "bm25").glob("*.idx"))[0]
+    truncate(segment)
+    with TestClient(create_app(settings)) as restarted:  # a service started on the damage
+        body = search(restarted, "harbour lights")
+        assert channels(body) == {"text"} and body["hits"][0]["text"] == "harbour lights at dusk"
+        assert len(body["degraded"]) == 1, body["degraded"]
+        [reason] = body["degraded"]
+        assert reason.startswith("bm25: tantivy index is damaged") and ".idx" in reason
+        assert "mmrag reindex --bm25" in reason
+        bm25 = restarted.get("/readyz").json()["checks"]["bm25"]
+        assert not bm25["up"] and "mmrag reindex --bm25" in bm25["reason"]
+
+        assert "reindexed bm25: 2 documents" in reindex(settings, "--bm25")
+        assert search(restarted, "harbour lights")["degraded"] == []
+        more = upload(restarted, "c", [("c.txt", b"a lighthouse keeper at the harbour")])
+        assert wait_job(restarted, more.json()["job_id"])["done"] == 1
+        body = search(restarted, "lighthouse keeper")
+        assert body["degraded"] == [] and body["hits"][0]["text"].startswith("a lighthouse")
+        assert body["hits"][0]["channels"].keys() == {"bm25", "text"}
+        assert restarted.get("/readyz").status_code == 200
