@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 from index.bm25.base import TermDoc
@@ -77,7 +78,7 @@ def reindex_vectors(
         rt.vectors.ensure_space(name, space.dim)
         ids = document_ids(rt.catalog, names)
         report.documents[name] = len(ids)
-        _embed_all(rt, name, space, ids, progress, lambda records: rt.vectors.upsert(name, records))
+        _embed_all(rt, name, space, ids, progress, partial(rt.vectors.upsert, name))
     return report
 
 
@@ -85,30 +86,44 @@ def _rebuild_log(rt: Runtime, rebuild: LogRebuild, progress: Progress) -> Report
     """Re-embed every collection in every enabled space into a new log; switch it in."""
     report = Report(notes=["the vector record log was damaged: every space and collection "
                            "was re-embedded into a new log"])  # fmt: skip
-    spaces: dict[str, Space] = {}
-    for name in rt.settings.spaces:
-        try:
-            spaces[name] = rt.spaces.get(name)
-        except SpaceUnavailable as exc:
-            report.notes.append(f"space {name} left empty: {exc.message}")
+    spaces = _available_spaces(rt, report)
     ids = document_ids(rt.catalog, None)
     try:
-        for name, space in spaces.items():
-            report.documents[name] = len(ids)
-            _embed_all(rt, name, space, ids, progress, _writer(rebuild, name, space.dim))
+        _fill(rt, rebuild, spaces, ids, progress)
+        report.documents = dict.fromkeys(spaces, len(ids))
 
         def catch_up() -> None:  # documents indexed or deleted while we embedded
             now = document_ids(rt.catalog, None)
             rebuild.delete_documents(sorted(set(ids) - set(now)))
-            added = sorted(set(now) - set(ids))
-            for name, space in spaces.items():
-                _embed_all(rt, name, space, added, progress, _writer(rebuild, name, space.dim))
+            _fill(rt, rebuild, spaces, sorted(set(now) - set(ids)), progress)
 
         rebuild.switch(catch_up)
     except BaseException:
         rebuild.abandon()
         raise
     return report
+
+
+def _available_spaces(rt: Runtime, report: Report) -> dict[str, Space]:
+    """Return the configured spaces that load; note why any other is left empty."""
+    spaces: dict[str, Space] = {}
+    for space_name in rt.settings.spaces:
+        try:
+            spaces[space_name] = rt.spaces.get(space_name)
+        except SpaceUnavailable as exc:
+            report.notes.append(f"space {space_name} left empty: {exc.message}")
+    return spaces
+
+
+def _fill(
+    rt: Runtime,
+    rebuild: LogRebuild,
+    spaces: dict[str, Space],
+    ids: Sequence[str],
+    progress: Progress,
+) -> None:
+    for name, space in spaces.items():
+        _embed_all(rt, name, space, ids, progress, _writer(rebuild, name, space.dim))
 
 
 def _writer(rebuild: LogRebuild, name: str, dim: int) -> Callable[[list[VectorRecord]], None]:

@@ -14,7 +14,6 @@ from contextlib import closing
 from pathlib import Path
 
 from index.engine_errors import REINDEX_VECTORS, Diagnosis
-
 from index.stores.faiss_generation import current
 
 _MAGIC = b"SQLite format 3\x00"
@@ -50,7 +49,9 @@ def _header_damage(header: bytes, size: int) -> str | None:
 
 def _read_damage(path: Path) -> str | None:
     try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)) as db:
+        with closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        ) as db:
             db.execute("SELECT max(seq) FROM changes").fetchone()
             db.execute("SELECT max(id) FROM records").fetchone()
     except sqlite3.OperationalError:

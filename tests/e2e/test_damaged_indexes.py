@@ -35,7 +35,10 @@ def truncate(path: Path) -> None:
 
 
 def search(client: TestClient, text: str) -> dict[str, Any]:
-    response = client.post("/v1/search", json={"collection": "c", "query": {"text": text}, "channels": {"bm25": 1, "text": 1}})
+    response = client.post(
+        "/v1/search",
+        json={"collection": "c", "query": {"text": text}, "channels": {"bm25": 1, "text": 1}},
+    )
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
