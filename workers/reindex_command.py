@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from mmrag.commandline import DataDir, command_settings, console, exit_on_error
+from mmrag.commandline import DataDir, command_settings, console, exit_on_error, fail
 
 if TYPE_CHECKING:
     from workers.runtime import Runtime
@@ -59,9 +59,9 @@ def reindex(
     spaces = list(vectors or ([] if bm25 else settings.spaces))
     unknown = [s for s in spaces if s not in settings.spaces]
     if unknown:
-        console.print(f"[red]unknown_space[/red] {unknown[0]!r} is not in MMRAG_SPACES "
-                      f"({', '.join(settings.spaces)})")  # fmt: skip
-        raise typer.Exit(code=2)
+        fail(
+            "unknown_space", f"{unknown[0]!r} is not in MMRAG_SPACES ({', '.join(settings.spaces)})"
+        )
     rt = Runtime.open(settings)
     columns = (TextColumn("{task.description:>6}"), BarColumn(), MofNCompleteColumn(),
                TimeRemainingColumn())  # fmt: skip

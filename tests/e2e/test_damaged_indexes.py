@@ -14,8 +14,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from api.app import create_app
+from index.bm25.tantivy_index import TantivyBM25
+from index.filters import Filter
+from mmrag.catalog import collections, documents
+from mmrag.catalog.db import Catalog
+from mmrag.catalog.models import SegmentRow
+from mmrag.cli import app
 from mmrag.settings import Settings
 from tests.conftest import make_settings, settings_env
 from tests.e2e.conftest import upload, wait_job
@@ -57,6 +64,7 @@ def channels(body: dict[str, Any]) -> set[str]:
     return {name for hit in body["hits"] for name in hit["channels"]}
 
 
+@pytest.mark.slow
 def test_damaged_stores_degrade_and_reindex_heals_them(
     settings: Settings, client: TestClient, worker: subprocess.Popen[bytes]
 ) -> None:
@@ -106,3 +114,26 @@ def test_damaged_stores_degrade_and_reindex_heals_them(
         assert body["degraded"] == [] and body["hits"][0]["text"].startswith("a lighthouse")
         assert body["hits"][0]["channels"].keys() == {"bm25", "text"}
         assert restarted.get("/readyz").status_code == 200
+
+
+def test_reindex_reads_the_catalog_and_refuses_unknown_names(settings: Settings) -> None:
+    catalog = Catalog(settings.resolved_catalog_url)
+    with catalog.session() as session:
+        collection = collections.ensure_collection(session, "c")
+        doc = documents.register_document(
+            session, collection_id=collection.id, job_id=None, filename="a.txt",
+            blob_key="0" * 64, size=1,
+        ).document  # fmt: skip
+        row = SegmentRow(id=f"{doc.id}-000000", document_id=doc.id, ordinal=0,
+                         modality="text", text="harbour lights", locator={})  # fmt: skip
+        documents.replace_segments(session, doc.id, [row])
+    catalog.dispose()
+    env = settings_env(settings)
+    done = CliRunner().invoke(app, ["reindex", "--bm25", "-c", "c"], env=env)
+    assert done.exit_code == 0 and "reindexed bm25: 1 documents" in done.output, done.output
+    hits = TantivyBM25(settings.index_dir / "bm25").search("harbour", 5, Filter())
+    assert [hit.segment_id for hit in hits] == [f"{doc.id}-000000"]
+    nope = CliRunner().invoke(app, ["reindex", "--bm25", "-c", "nope"], env=env)
+    assert nope.exit_code == 2 and "not_found" in nope.output
+    space = CliRunner().invoke(app, ["reindex", "--vectors", "image"], env=env)
+    assert space.exit_code == 2 and "unknown_space" in space.output
