@@ -117,7 +117,8 @@ class TantivyBM25:
         if built_with != self.tokenizer.name:
             raise MmragError(
                 f"BM25 index at {self.path} was built with tokenizer {built_with!r}, settings"
-                f" ask for {self.tokenizer.name!r}: rebuild it or restore bm25_* settings",
+                f" ask for {self.tokenizer.name!r}: rebuild it with `mmrag reindex --bm25` or"
+                " restore the MMRAG_BM25_* settings",
                 code="bm25_tokenizer_mismatch",
             )
 

@@ -3,7 +3,10 @@
 SQLite's own ``quick_check`` reads every page (seconds on a large log). A truncated or
 overwritten file, the damage a full disk, a bad copy or a stray tool leaves, shows in the
 100-byte header alone: the magic string, the page size, and a page count that the file's
-length must cover. A read of the log's tables then catches a file SQLite refuses to open.
+length must cover. The length is compared only while the WAL holds no frames: a checkpoint
+writes the header's page first and the pages after it, so with frames waiting a live log
+can be briefly shorter than its header says. A read of the log's tables then catches a
+file SQLite refuses to open.
 """
 
 from __future__ import annotations
@@ -17,24 +20,34 @@ from index.engine_errors import REINDEX_VECTORS, Diagnosis
 from index.stores.faiss_generation import current
 
 _MAGIC = b"SQLite format 3\x00"
+_WAL_HEADER = 32  # a WAL file this short holds no frames
 
 
 def log_damage(root: Path) -> str | None:
     """Return why the current record log under ``root`` is damaged, or None when it is whole."""
     path = root / current(root).records
+    wal_before = _wal_size(path)
     try:
         with open(path, "rb") as fh:
             header = fh.read(100)
             size = fh.seek(0, 2)
     except FileNotFoundError:
         return None  # nothing embedded yet
-    reason = _header_damage(header, size)
+    settled = wal_before <= _WAL_HEADER and _wal_size(path) <= _WAL_HEADER
+    reason = _header_damage(header, size, check_length=settled)
     if reason is None:
         reason = _read_damage(path)
     return None if reason is None else f"record log {path.name}: {reason}"
 
 
-def _header_damage(header: bytes, size: int) -> str | None:
+def _wal_size(path: Path) -> int:
+    try:
+        return Path(f"{path}-wal").stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _header_damage(header: bytes, size: int, *, check_length: bool) -> str | None:
     if size == 0:
         return None  # created, schema not yet written
     if len(header) < 100 or not header.startswith(_MAGIC):
@@ -42,7 +55,7 @@ def _header_damage(header: bytes, size: int) -> str | None:
     page_size = struct.unpack(">H", header[16:18])[0]
     page_size = 65536 if page_size == 1 else page_size
     pages = struct.unpack(">I", header[28:32])[0]
-    if size < pages * page_size or size % page_size:
+    if check_length and (size < pages * page_size or size % page_size):
         return f"truncated ({size} bytes, its header counts {pages} pages of {page_size})"
     return None
 
