@@ -88,3 +88,11 @@ def test_a_write_during_the_rebuild_waits_and_is_kept(tmp_path: Path) -> None:
     rebuild_tantivy(path, Tokenizer(), None, slow_source)
     thread.join(10)
     assert added.is_set() and found(worker, "harbour") == ["s1", "s3", "s5"]
+
+
+def test_a_tokenizer_change_is_healed_by_a_whole_rebuild(tmp_path: Path) -> None:
+    path = tmp_path / "bm25"
+    TantivyBM25(path).add([seg(3, "harbour cranes", "b")])
+    stemmed = Tokenizer(stemming=True)
+    assert rebuild_tantivy(path, stemmed, ["a"], source) is None
+    assert found(TantivyBM25(path, stemmed), "harbour") == ["s1", "s3"]  # opens: marker rewritten
