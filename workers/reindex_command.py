@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from mmrag.commandline import DataDir, command_settings, console, exit_on_error, fail
 
 if TYPE_CHECKING:
+    from workers import reindex as rebuilds
     from workers.runtime import Runtime
 
 
@@ -52,7 +53,6 @@ def reindex(
 
     With neither --bm25 nor --vectors, rebuilds BM25 and every configured space.
     """
-    from workers import reindex as rebuilds
     from workers.runtime import Runtime
 
     settings = command_settings(data_dir)
@@ -63,18 +63,10 @@ def reindex(
             "unknown_space", f"{unknown[0]!r} is not in MMRAG_SPACES ({', '.join(settings.spaces)})"
         )
     rt = Runtime.open(settings)
-    columns = (TextColumn("{task.description:>6}"), BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())  # fmt: skip
     try:
         with exit_on_error():
             _check_collections(rt, collection or [])
-        with exit_on_error(), Progress(*columns, console=console) as progress:
-            bar = _Bar(progress)
-            reports = []
-            if bm25 or not vectors:
-                reports.append(rebuilds.reindex_bm25(rt, collection, bar))
-            if spaces:
-                reports.append(rebuilds.reindex_vectors(rt, spaces, collection, bar))
+            reports = _rebuild(rt, bm25 or not vectors, spaces, collection or None)
     finally:
         rt.close()
     for report in reports:
@@ -82,3 +74,21 @@ def reindex(
             console.print(f"reindexed {name}: {count} documents")
         for note in report.notes:
             console.print(note)
+
+
+def _rebuild(
+    rt: Runtime, bm25: bool, spaces: list[str], names: list[str] | None
+) -> list[rebuilds.Report]:
+    """Rebuild BM25 (if asked) then ``spaces``, under one progress display."""
+    from workers import reindex as rebuilds
+
+    columns = (TextColumn("{task.description:>6}"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())  # fmt: skip
+    reports = []
+    with Progress(*columns, console=console) as progress:
+        bar = _Bar(progress)
+        if bm25:
+            reports.append(rebuilds.reindex_bm25(rt, names, bar))
+        if spaces:
+            reports.append(rebuilds.reindex_vectors(rt, spaces, names, bar))
+    return reports
