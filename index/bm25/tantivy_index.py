@@ -38,7 +38,7 @@ from mmrag.errors import MmragError
 
 log = logging.getLogger(__name__)
 
-_WRITER_HEAP = 64_000_000
+WRITER_HEAP = 64_000_000
 _FLOOR_TTL_S = 30.0
 
 
@@ -125,7 +125,7 @@ class TantivyBM25:
     @contextmanager
     def _writer(self) -> Iterator[tantivy.IndexWriter]:
         with self._exclusive():
-            writer = self._index.writer(_WRITER_HEAP, 1)
+            writer = self._index.writer(WRITER_HEAP, 1)
             try:
                 yield writer
                 writer.commit()

@@ -17,7 +17,7 @@ from pathlib import Path
 import tantivy
 
 from index.bm25.base import TermDoc
-from index.bm25.tantivy_index import _WRITER_HEAP, writer_lock
+from index.bm25.tantivy_index import WRITER_HEAP, writer_lock
 from index.bm25.tantivy_probe import index_damage
 from index.bm25.tantivy_schema import WHITESPACE, build_schema, to_document, whitespace_analyzer
 from index.tokenize import Tokenizer
@@ -40,7 +40,7 @@ def rebuild_tantivy(
             collections = None
         index = tantivy.Index(build_schema(), path=str(path), reuse=True)
         index.register_tokenizer(WHITESPACE, whitespace_analyzer())
-        writer = index.writer(_WRITER_HEAP, 1)
+        writer = index.writer(WRITER_HEAP, 1)
         try:
             _replace(writer, tokenizer, collections, read)
             writer.commit()
