@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from index.bm25.tantivy_index import TantivyBM25
 from index.filters import Filter
+from index.stores.faiss import FaissStore
 from mmrag.catalog import collections, documents
 from mmrag.catalog.db import Catalog
 from mmrag.catalog.models import SegmentRow
@@ -115,7 +116,9 @@ def test_damaged_stores_degrade_and_reindex_heals_them(
         assert body["hits"][0]["channels"].keys() == {"bm25", "text"}
 
 
-def test_reindex_reads_the_catalog_and_refuses_unknown_names(settings: Settings) -> None:
+def test_reindex_fills_indexes_from_the_catalog_and_refuses_unknown_names(
+    settings: Settings,
+) -> None:
     catalog = Catalog(settings.resolved_catalog_url)
     with catalog.session() as session:
         collection = collections.ensure_collection(session, "c")
@@ -132,6 +135,10 @@ def test_reindex_reads_the_catalog_and_refuses_unknown_names(settings: Settings)
     assert done.exit_code == 0 and "reindexed bm25: 1 documents" in done.output, done.output
     hits = TantivyBM25(settings.index_dir / "bm25").search("harbour", 5, Filter())
     assert [hit.segment_id for hit in hits] == [f"{doc.id}-000000"]
+    # A space enabled after the documents were indexed is filled in place.
+    done = CliRunner().invoke(app, ["reindex", "--vectors", "text"], env=env)
+    assert done.exit_code == 0 and "reindexed text: 1 documents" in done.output, done.output
+    assert FaissStore.from_settings(settings).count("text") == 1
     nope = CliRunner().invoke(app, ["reindex", "--bm25", "-c", "nope"], env=env)
     assert nope.exit_code == 2 and "not_found" in nope.output
     space = CliRunner().invoke(app, ["reindex", "--vectors", "image"], env=env)
