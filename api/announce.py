@@ -3,7 +3,8 @@
 While ``serve`` runs, a thread waits for its own /healthz, writes the data dir's server
 marker (:mod:`mmrag.local_server`), waits until every space has loaded or failed (read
 from the app's state), and prints one line each: the web UI's URL, the data dir, the
-``mmrag`` command, and every space, on or off with its reason. The marker is removed when ``serve`` stops.
+``mmrag`` command, and every space, on or off with its reason. The marker is removed
+when ``serve`` stops.
 """
 
 from __future__ import annotations
