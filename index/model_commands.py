@@ -70,7 +70,7 @@ def models_fetch(
 
 def _fetch_one(name: str, settings: Settings) -> None:
     from index.spaces.base import SpaceUnavailable
-    from index.spaces.hub import first_line
+    from index.spaces.hub import downloads_refusal, first_line
     from index.spaces.weights import describe, fetch
 
     weights = describe(settings, name)
@@ -80,6 +80,9 @@ def _fetch_one(name: str, settings: Settings) -> None:
     if weights.repo_id is None:
         fix = f"point {PATH_SETTING[name]} at the weights"
         fail("not_fetchable", f"{name}: {weights.model} cannot be downloaded: {fix}")
+    refusal = downloads_refusal(settings)
+    if refusal:
+        fail("download_refused", f"{name}: cannot fetch {weights.model}: {refusal}")
     console.print(f"{name}: fetching {weights.repo_id} into {weights.location}")
     try:
         fetch(weights, settings)

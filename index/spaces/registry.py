@@ -135,7 +135,7 @@ class SpaceRegistry:
     def download_progress(self, name: str) -> int | None:
         """Return the bytes of ``name``'s weights on disk while they download, else None."""
         weights = self._downloads.get(name)
-        return None if weights is None else weights.size_bytes()
+        return None if weights is None else weights.received_bytes()
 
     def enabled(self) -> list[str]:
         """Return the names of the spaces that loaded (loading them if needed)."""

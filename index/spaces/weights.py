@@ -8,7 +8,6 @@ shows these; ``mmrag models fetch`` and a service's background downloads fetch h
 from __future__ import annotations
 
 import importlib.util
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +15,6 @@ from index.spaces.base import SpaceUnavailable
 from index.spaces.hub import downloads_refusal
 from index.spaces.tiny import TINY_CLAP, TINY_CLIP
 from mmrag.settings import Settings
-
-ACTIVE_WRITE_S = 60.0  # a partial file written to within this long is a download under way
 
 
 @dataclass(frozen=True)
@@ -36,15 +33,9 @@ class ModelWeights:
         """Return the bytes on disk under ``location`` (0 when absent)."""
         return _tree_bytes(self.location) if self.location is not None else 0
 
-    def downloading_bytes(self) -> int | None:
-        """Return bytes received so far while a download of this repo is under way, else None."""
-        if self.repo_id is None or self.location is None:
-            return None
-        partial = list((self.location / "blobs").glob("*.incomplete"))
-        recent = time.time() - ACTIVE_WRITE_S
-        if not any(_mtime(p) > recent for p in partial):
-            return None
-        return _tree_bytes(self.location / "blobs")
+    def received_bytes(self) -> int:
+        """Return the bytes of this hub repo's files in the cache, partial downloads included."""
+        return _tree_bytes(self.location / "blobs") if self.location is not None else 0
 
 
 def describe(settings: Settings, space: str) -> ModelWeights:
@@ -141,10 +132,3 @@ def _tree_bytes(path: Path) -> int:
     # The hub's snapshot folders link to blobs/: count each real file once.
     files = {p.resolve() for p in path.rglob("*") if p.is_file()}
     return sum(f.stat().st_size for f in files)
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
