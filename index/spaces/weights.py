@@ -16,6 +16,12 @@ from index.spaces.hub import downloads_refusal
 from index.spaces.tiny import TINY_CLAP, TINY_CLIP
 from mmrag.settings import Settings
 
+# Hub repos often carry the same weights for other runtimes too; torch loads none of these.
+OTHER_FRAMEWORKS = [
+    "onnx/*", "openvino/*", "*.onnx", "*.h5", "*.msgpack", "*.ot", "tf_model*", "flax_model*",
+    "rust_model*", "coreml/*",
+]  # fmt: skip
+
 
 @dataclass(frozen=True)
 class ModelWeights:
@@ -62,7 +68,7 @@ def fetch(weights: ModelWeights, settings: Settings, *, progress: bool = True) -
 
     (enable_progress_bars if progress else disable_progress_bars)()
     if not weights.files:
-        snapshot_download(weights.repo_id)
+        snapshot_download(weights.repo_id, ignore_patterns=OTHER_FRAMEWORKS)
         return
     for filename in weights.files:  # safetensors first; older repos only have the .bin
         try:
