@@ -3,7 +3,8 @@
 Runs ``make run`` (corpus, ingest, serve) of a source tree on a fresh data dir and a free
 port, and prints: seconds to /healthz, the first search's latency after it, lines in the
 `make run` log (and how many mention a warning or traceback) once every space has settled,
-then `mmrag search` wall times while that server runs and after it stopped. Give
+the seconds until the sample corpus is indexed, then `mmrag search` wall times while
+that server runs and after it stopped. Give
 ``--tree`` another checkout (e.g. ``git archive`` of the base commit) to measure the
 baseline on the same machine in the same session; compare figures only between such pairs.
 
@@ -104,10 +105,10 @@ def measure(tree: Path, venv: Path, runs: int, work: Path) -> dict[str, Any]:
             httpx.post(f"{base}/v1/search", json=body, timeout=300).raise_for_status()
             figures["first_search_after_healthz_s"] = round(time.monotonic() - healthy, 2)
             figures["spaces"] = spaces_settled(base, time.monotonic() + 300)
+            time.sleep(3)  # let late lines land (the banner, the spaces' lines)
+            figures.update(log_figures(log))  # before this script's polling adds access lines
             indexed = sample_indexed(base, time.monotonic() + 900)
             figures["seconds_to_sample_indexed"] = round(indexed - start, 1)
-            time.sleep(3)  # let late lines land
-            figures.update(log_figures(log))
             with_server = [cli_search(tree, python, data, env) for _ in range(runs)]
             figures["cli_search_with_server_s"] = [round(t, 2) for t in with_server]
         finally:
