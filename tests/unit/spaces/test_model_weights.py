@@ -6,11 +6,15 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from huggingface_hub import constants
 from typer.testing import CliRunner
 
+from api.announce import banner
+from api.routers.health import spaces_report
 from index.spaces import registry as registry_module
 from index.spaces.base import Space, SpaceUnavailable
 from index.spaces.registry import SpaceRegistry
@@ -116,6 +120,13 @@ def test_a_missing_model_downloads_in_the_background_while_the_space_says_so(
     while spaces.download_progress("image") != 4096 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert spaces.download_progress("image") == 4096
+    service = cast(Any, SimpleNamespace(settings=settings, indexes=SimpleNamespace(spaces=spaces)))
+    report = spaces_report(service)  # what /readyz shows
+    assert report == {"image": {"up": False, "state": "downloading", "bytes": 4096}}
+    lines = banner(settings, "http://127.0.0.1:8000", report)  # what serve prints once up
+    assert lines[0].startswith("mmrag is up: web UI http://127.0.0.1:8000/")
+    assert lines[1] == f"data dir: {tmp_path.resolve()}" and "mmrag" in lines[2]
+    assert lines[3:] == ["space image: downloading (0 MiB so far)"]
     release.set()
     assert loaded.wait(10)  # once in, the space loads without waiting for a query
     assert spaces.download_progress("image") is None
