@@ -55,7 +55,10 @@ def _announce(
     spaces: dict[str, Any] = {}
 
     def settled() -> bool:  # read in-process: polling /readyz would fill the access log
-        spaces.update(spaces_report(app.state.service))
+        service = getattr(app.state, "service", None)  # set by the lifespan, before /healthz
+        if service is None:
+            return False
+        spaces.update(spaces_report(service))
         return not any(s.get("state") in ("loading", "downloading") for s in spaces.values())
 
     _wait(settled, stop, timeout=SETTLE_TIMEOUT_S)
