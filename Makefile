@@ -24,8 +24,10 @@ $(STAMP): pyproject.toml
 sample: venv
 	$(BIN)/python bench/corpus.py --out $(DATA)/sample
 
+# The sample is queued, not waited for: the server's own worker ingests it while the web UI
+# already answers. serve prints the UI's URL, the data dir and the spaces once it is up.
 run: sample
-	$(BIN)/mmrag ingest $(DATA)/sample --collection sample --data-dir $(DATA)
+	$(BIN)/mmrag ingest $(DATA)/sample --collection sample --data-dir $(DATA) --no-wait
 	$(BIN)/mmrag serve --data-dir $(DATA) --host $(HOST) --port $(PORT)
 
 test: venv

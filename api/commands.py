@@ -29,6 +29,7 @@ def serve(
     """Run the REST API (and, by default, one local worker) until Ctrl-C."""
     import uvicorn
 
+    from api.announce import announced
     from api.app import create_app
     from api.http_protocol import uvicorn_options
     from mmrag.doorbell import open_doorbell
@@ -45,9 +46,11 @@ def serve(
     if resent:
         console.print(f"re-announced {resent} documents left unfinished by an earlier run")
     console.print(f"mmrag serving {settings.data_dir} on http://{host}:{port}")
-    with local_worker(settings, enabled=worker):
+    app = create_app(settings, doorbell)
+    # Once up: the server marker (CLI searches use this server) and what the user needs.
+    with announced(app, settings, host, port, console), local_worker(settings, enabled=worker):
         uvicorn.run(
-            create_app(settings, doorbell),
+            app,
             host=host,
             port=port,
             log_level="info",

@@ -7,9 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from mmrag.commandline import (
     ApiKey,
@@ -22,6 +19,7 @@ from mmrag.commandline import (
     read_file,
 )
 from mmrag.links import segment_media_url
+from mmrag.result_view import SourceRow, print_answer_end, print_degraded
 
 if TYPE_CHECKING:
     from generate.answer import Answer
@@ -40,20 +38,27 @@ def ask(
     url: RemoteUrl = None,
     api_key: ApiKey = None,
 ) -> None:
-    """Answer a question from the collections: stream the answer, then list its sources."""
-    if url:
-        from mmrag import remote
+    """Answer a question from the collections: stream the answer, then list its sources.
 
-        raise typer.Exit(
-            code=remote.ask(url, api_key, question, collection, backend, image, k, console)
-        )
+    With no --url, a server running on the data dir answers when there is one.
+    """
+    from mmrag import remote
+    from retrieve.commands import running_server
+
+    picture = read_file(image)
+    server = url or running_server(data_dir)
+    if server:
+        view = remote.View(verbose=verbose)
+        code = remote.ask(server, api_key, question, collection, backend, image, k, view,
+                          console, optional=url is None)  # fmt: skip
+        if code is not None:
+            raise typer.Exit(code=code)
     from generate.answer import Answer
     from generate.backends.registry import BackendRegistry
     from generate.service import Answerer
-    from retrieve.commands import open_local_search, print_degraded, quiet_space_logs
+    from retrieve.commands import open_local_search, quiet_space_logs
     from retrieve.request import SearchIn
 
-    picture = read_file(image)
     quiet_space_logs()
     final: Answer | None = None
     # An error may cut the streamed answer short: its line starts on a line of its own.
@@ -72,29 +77,24 @@ def ask(
                 sys.stdout.write(item)
                 sys.stdout.flush()
     assert final is not None
-    _print_sources(final)
-    print_degraded([*asking.degraded, *final.degraded], verbose=verbose)
+    _print_answer_end(final)
+    print_degraded([*asking.degraded, *final.degraded], console, verbose=verbose)
     if final.abstained:
         raise typer.Exit(code=3)
 
 
-def _print_sources(final: Answer) -> None:
-    out = Console(soft_wrap=True)
-    if final.abstained:
-        out.print(f"(no answer) {final.reason}", markup=False)
-    else:
-        sys.stdout.write("\n")
-    for n in final.dropped:
-        out.print(f"removed citation [{n}]: no such source was given", markup=False)
-    for u in final.unsupported:
-        out.print(f"unsupported ({u.reason}): {u.sentence}", markup=False)
+def _print_answer_end(final: Answer) -> None:
     cited = {c.n for c in final.citations}
-    table = Table("n", "cited", "document", "where", "link")
-    for s in final.sources:
-        link = segment_media_url(s.segment) or ""
-        cells = [f"[{s.n}]", "*" if s.n in cited else "", s.segment.document_id[:12], s.where]
-        table.add_row(*(Text(cell) for cell in [*cells, link]))
-    out.print(table)
+    sources = [
+        SourceRow(s.n, s.n in cited, s.segment.document_id, s.where,
+                  segment_media_url(s.segment) or "")
+        for s in final.sources
+    ]  # fmt: skip
+    unsupported = [(u.reason, u.sentence) for u in final.unsupported]
+    print_answer_end(
+        sources, abstained=final.abstained, reason=final.reason, dropped=final.dropped,
+        unsupported=unsupported,
+    )  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

@@ -1,7 +1,7 @@
 """The ``mmrag`` command: a thin root whose commands the packages that own them register.
 
-api/ registers serve and keys, workers/ worker and ingest, index/ backup and restore,
-retrieve/ search, generate/ ask. Command modules import only what they need to
+api/ registers serve and keys, workers/ worker and ingest, index/ backup, restore and
+models, retrieve/ search, generate/ ask. Command modules import only what they need to
 declare their options; stores and models load when a command runs.
 """
 
@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "retrieve.commands",
     "generate.commands",
     "index.commands",
+    "index.model_commands",
 )
 
 app = typer.Typer(

@@ -22,6 +22,21 @@ def new_request_id(given: str | None = None) -> str:
     return uuid.uuid4().hex
 
 
+# Libraries' start-up chatter that no user can act on, kept to warnings and worse: faiss
+# tries AVX512/AVX2 builds and logs each ModuleNotFoundError, alembic names its dialect on
+# every connection, sentence-transformers where it loads from (the spaces log that), httpx
+# every request it sends (the access log of the server it calls has them).
+QUIET_LOGGERS = ("faiss.loader", "alembic.runtime.migration", "sentence_transformers", "httpx")
+
+
+class _LibraryChatter(logging.Filter):
+    """Drop INFO records that open_clip logs on the root logger ("Loaded ... model config")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        chatter = record.name == "root" and "open_clip" in record.pathname
+        return not (chatter and record.levelno < logging.WARNING)
+
+
 class _RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = REQUEST_ID.get()
@@ -32,6 +47,7 @@ def configure(fmt: str = "json", level: int | str = logging.INFO) -> None:
     """Send the root logger's records to stderr as JSON lines (``fmt="json"``) or text."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestIdFilter())
+    handler.addFilter(_LibraryChatter())
     if fmt == "json":
         handler.setFormatter(
             JsonFormatter(
@@ -46,3 +62,5 @@ def configure(fmt: str = "json", level: int | str = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

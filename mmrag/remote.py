@@ -6,17 +6,21 @@ Each function prints what the local command prints and returns its exit code: 0 
 
 from __future__ import annotations
 
+import base64
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
-from rich.table import Table
 from rich.text import Text
 
 from mmrag.client import Client, ClientError
+from mmrag.domain import Locator
+from mmrag.result_view import HitRow, SourceRow, hits_table, print_answer_end, print_degraded
 
 UPLOAD_BATCH = 50  # files per upload request
 
@@ -110,6 +114,15 @@ def print_summary(reports: Sequence[Mapping[str, Any]], console: Console) -> Non
             console.print(f"[red]failed[/red] {error['filename']}: {error['reason']}")
 
 
+@dataclass(frozen=True)
+class View:
+    """How results are printed: channel ranks, whole texts, whole degraded reasons."""
+
+    explain: bool = False
+    full: bool = False
+    verbose: bool = False
+
+
 def search(
     url: str,
     api_key: str | None,
@@ -118,37 +131,50 @@ def search(
     image: Path | None,
     audio: Path | None,
     k: int,
-    explain: bool,
+    view: View,
     console: Console,
-) -> int:
+    *,
+    optional: bool = False,
+) -> int | None:
+    """Search on the server at ``url`` and print what the local command prints.
+
+    ``optional`` (the data dir's own server, found by its marker): return None instead of
+    failing when it refuses this caller's key or stops answering, so the caller searches
+    in-process.
+    """
     with Client(url, api_key) as client:
         try:
             names = collections or [c["name"] for c in client.collections()]
             result = client.search(
-                text, collections=names, image=image, audio=audio, k=k, explain=explain
+                text, collections=names, image=image, audio=audio, k=k, explain=view.explain
             )
-        except (ClientError, OSError) as exc:
-            code = getattr(exc, "code", "bad_input")
-            console.print(f"[red]error[/red] {code}: {getattr(exc, 'message', exc)}")
-            return 2
-    for reason in result.get("degraded", []):
-        console.print(f"[yellow]degraded[/yellow] {reason}")
-    table = Table("#", "score", "modality", "document", "where", "text", "link")
-    if explain:
-        table.add_column("channels (rank/score)")
-    for rank, hit in enumerate(result["hits"], 1):
-        cells = [
-            str(rank), f"{hit['score']:.4f}", hit["modality"], hit["document_id"][:12],
-            _where(hit["locator"]), hit["text"][:80].replace("\n", " "), hit["media_url"] or "",
-        ]  # fmt: skip
-        if explain:
-            explained = hit.get("explain") or {}
-            cells.append(
-                " ".join(f"{c}:{e['rank']}/{e['score']:.3f}" for c, e in explained.items())
-            )
-        table.add_row(*(Text(c) for c in cells))
-    Console().print(table)
+        except (ClientError, OSError, httpx.TransportError) as exc:
+            return _refused(exc, console, optional=optional)
+    if optional:
+        console.print(Text(f"(answered by the server running at {url})", style="dim"))
+    rows = [_hit_row(hit) for hit in result["hits"]]
+    Console().print(hits_table(rows, view.explain, full=view.full))
+    print_degraded(result.get("degraded", []), console, verbose=view.verbose)
     return 0
+
+
+def _refused(exc: Exception, console: Console, *, optional: bool) -> int | None:
+    """Print why a request failed and return the exit code (None: go on without the server)."""
+    status = getattr(exc, "status", None)
+    if optional and (status in (401, 403) or isinstance(exc, httpx.TransportError)):
+        why = "needs an API key (--api-key)" if status in (401, 403) else "stopped answering"
+        console.print(Text(f"(the running server {why}: searching in this process)", style="dim"))
+        return None
+    code = getattr(exc, "code", "bad_input")
+    console.print(f"[red]error[/red] {code}: {getattr(exc, 'message', exc)}")
+    return 2
+
+
+def _hit_row(hit: dict[str, Any]) -> HitRow:
+    explained = hit.get("explain") or {}
+    channels = {name: (e["rank"], e["score"]) for name, e in explained.items()}
+    locator = Locator.from_json(hit.get("locator"))
+    return HitRow(hit["score"], hit["modality"], hit["document_id"], locator, hit["text"], channels)
 
 
 def ask(
@@ -159,53 +185,51 @@ def ask(
     backend: str | None,
     image: Path | None,
     k: int | None,
+    view: View,
     console: Console,
-) -> int:
+    *,
+    optional: bool = False,
+) -> int | None:
+    """Ask the server at ``url``, stream the answer, print its sources; as :func:`search`,
+    ``optional`` returns None when the data dir's own server cannot be used."""
     options: dict[str, Any] = {}
     if backend:
         options["backend"] = backend
     if k:
         options["k"] = k
     if image is not None:
-        import base64
-
         options["image"] = base64.b64encode(image.read_bytes()).decode()
     final: dict[str, Any] = {}
+    streamed = False
     with Client(url, api_key) as client:
         try:
             names = collections or [c["name"] for c in client.collections()]
             for event, data in client.answer(question, collections=names, stream=True, **options):
                 if event == "token":
+                    streamed = True
                     sys.stdout.write(data["text"])
                     sys.stdout.flush()
                 elif event == "answer":
                     final = data
-        except ClientError as exc:
-            console.print(f"\n[red]error[/red] {exc.code}: {exc.message}")
-            return 2
-    out = Console(soft_wrap=True)
-    if final.get("abstained"):
-        out.print(f"(no answer) {final.get('reason')}", markup=False)
-    else:
-        sys.stdout.write("\n")
-    cited = {c["n"] for c in final.get("citations", [])}
-    table = Table("n", "cited", "document", "where", "link")
-    for source in final.get("sources", []):
-        cells = [
-            f"[{source['n']}]", "*" if source["n"] in cited else "",
-            source["document_id"][:12], source["where"], source["media_url"] or "",
-        ]  # fmt: skip
-        table.add_row(*(Text(c) for c in cells))
-    out.print(table)
+        except (ClientError, OSError, httpx.TransportError) as exc:
+            if streamed:
+                sys.stdout.write("\n")
+            return _refused(exc, console, optional=optional and not streamed)
+    _print_answer_end(final)
+    if optional:
+        console.print(Text(f"(answered by the server running at {url})", style="dim"))
+    print_degraded(final.get("degraded", []), console, verbose=view.verbose)
     return 3 if final.get("abstained") else 0
 
 
-def _where(locator: dict[str, Any]) -> str:
-    parts = []
-    if locator.get("page"):
-        parts.append(f"page={locator['page']}")
-    if locator.get("start_s") is not None:
-        parts.append(f"t={locator['start_s']:g}-{locator.get('end_s', locator['start_s']):g}s")
-    if locator.get("section"):
-        parts.append(str(locator["section"])[:30])
-    return " ".join(parts)
+def _print_answer_end(final: dict[str, Any]) -> None:
+    cited = {c["n"] for c in final.get("citations", [])}
+    sources = [
+        SourceRow(s["n"], s["n"] in cited, s["document_id"], s["where"], s["media_url"] or "")
+        for s in final.get("sources", [])
+    ]
+    unsupported = [(u["reason"], u["sentence"]) for u in final.get("unsupported", [])]
+    print_answer_end(
+        sources, abstained=bool(final.get("abstained")), reason=final.get("reason"),
+        dropped=final.get("dropped_citations", []), unsupported=unsupported,
+    )  # fmt: skip

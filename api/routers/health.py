@@ -42,7 +42,7 @@ def readyz(rt: StateDep) -> JSONResponse:
     ocr_reason = ocr_unavailable_reason()
     checks["ocr"] = {"up": ocr_available(), **({"reason": ocr_reason} if ocr_reason else {})}
     checks["speech"] = _speech(rt)
-    checks["spaces"] = _spaces(rt)
+    checks["spaces"] = spaces_report(rt)
     checks["workers"] = {"live": workers}
     checks["deployment"] = _deployment(rt)
     required = ("catalog", "blobs", "broker", "bm25", "vectors", "deployment")
@@ -66,13 +66,18 @@ def _speech(rt: ServiceState) -> dict[str, Any]:
             **({"reason": reason} if reason else {})}  # fmt: skip
 
 
-def _spaces(rt: ServiceState) -> dict[str, Any]:
-    """Each configured space: loaded (with dim and device), disabled (why), or still loading."""
+def spaces_report(rt: ServiceState) -> dict[str, Any]:
+    """Each configured space: loaded (with dim and device), disabled (why), loading, or
+    downloading its weights (with the bytes received so far)."""
     out: dict[str, Any] = {}
     for name in rt.settings.spaces:
         status = rt.indexes.spaces.peek(name)
         if status is None:
-            out[name] = {"up": False, "state": "loading"}
+            received = rt.indexes.spaces.download_progress(name)
+            out[name] = (
+                {"up": False, "state": "loading"} if received is None
+                else {"up": False, "state": "downloading", "bytes": received}
+            )  # fmt: skip
         elif status.enabled:
             out[name] = {"up": True, "model": status.model, "dim": status.dim,
                          "device": status.device}  # fmt: skip

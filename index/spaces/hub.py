@@ -30,6 +30,20 @@ def downloads_allowed(settings: Settings) -> bool:
     return not settings.offline and not _hub_offline_env() and hub_reachable()
 
 
+def downloads_refusal(settings: Settings) -> str | None:
+    """Return why models cannot be downloaded now (one line naming the setting), else None."""
+    if settings.offline:
+        return "MMRAG_OFFLINE=1 forbids downloads: set MMRAG_OFFLINE=0 to allow them"
+    if _hub_offline_env():
+        return "HF_HUB_OFFLINE=1 forbids downloads: unset it to allow them"
+    if not hub_reachable():
+        return (
+            f"{_endpoint_host()} cannot be reached: check the network or proxy, or set "
+            "HF_ENDPOINT to a reachable mirror"
+        )
+    return None
+
+
 def missing_model(what: str, fix: str, settings: Settings) -> str:
     """Return the one-line reason a model is unavailable: what, why, and the setting to set."""
     if settings.offline:

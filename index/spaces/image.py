@@ -167,6 +167,13 @@ def _cached_tag(settings: Settings, tag: str) -> dict[str, Any]:
     raise SpaceUnavailable(missing_model(f"open_clip {model} ({tag})", FIX_PATH, settings))
 
 
+def hub_files(model: str, tag: str) -> tuple[str | None, tuple[str, ...]]:
+    """Return the hub repo holding ``model``'s weights for ``tag`` and its candidate files."""
+    cfg = open_clip.get_pretrained_cfg(model, tag) if tag else {}
+    pairs = _hub_candidates(str((cfg or {}).get("hf_hub", "")))
+    return (pairs[0][0], tuple(name for _, name in pairs)) if pairs else (None, ())
+
+
 def _hub_candidates(hf_hub: str) -> list[tuple[str, str]]:
     """Return (repo, file) pairs open_clip would download for a tag, safetensors first."""
     if not hf_hub:

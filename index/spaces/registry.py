@@ -14,7 +14,8 @@ import torch
 
 from index.spaces.base import Space, SpaceStatus, SpaceUnavailable
 from index.spaces.batching import resolve_device
-from index.spaces.hub import quiet_progress_bars
+from index.spaces.hub import downloads_allowed, first_line, quiet_progress_bars
+from index.spaces.weights import ModelWeights, describe, fetch
 from mmrag.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,13 +58,30 @@ _MODEL_SETTING = {"text": "text_model", "image": "image_model", "audio": "audio_
 
 
 class SpaceRegistry:
-    """Loads the spaces named in ``settings.spaces`` once and hands out the shared instances."""
+    """Loads the spaces named in ``settings.spaces`` once and hands out the shared instances.
 
-    def __init__(self, settings: Settings, loaders: Mapping[str, Loader] | None = None) -> None:
+    With ``background_downloads`` (the default with the default loaders), a space whose hub
+    weights are missing while downloads are possible is fetched in a thread; until they are
+    in, the space raises SpaceUnavailable ("downloading"), so ingestion and search go on
+    with the other spaces, and :meth:`download_progress` says how far it got. A one-shot
+    command turns it off: its process would end before the download does.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        loaders: Mapping[str, Loader] | None = None,
+        *,
+        background_downloads: bool | None = None,
+    ) -> None:
         self.settings = settings
         self.loaders = dict(loaders or default_loaders())
+        self.background_downloads = (
+            loaders is None if background_downloads is None else background_downloads
+        )
         self._spaces: dict[str, Space] = {}
         self._failures: dict[str, str] = {}
+        self._downloads: dict[str, ModelWeights] = {}
         # One lock for all loads: model libraries' lazy imports are not safe to race (two
         # threads importing transformers' CLAP and CLIP at once fail with ImportError).
         self._load_lock = threading.Lock()
@@ -78,8 +96,14 @@ class SpaceRegistry:
         if name not in self.settings.spaces:
             raise SpaceUnavailable(f"space {name!r} is not enabled: add it to MMRAG_SPACES")
         with self._load_lock:
-            if name not in self._spaces and name not in self._failures:
+            tried = name in self._spaces or name in self._failures
+            if not tried and not self._downloading(name):
                 self._load(name)
+        if name in self._downloads:
+            raise SpaceUnavailable(
+                f"space {name!r} is downloading its weights ({self._downloads[name].model}); "
+                "it is skipped until they are in"
+            )
         if name in self._failures:
             raise SpaceUnavailable(f"space {name!r} is disabled: {self._failures[name]}")
         return self._spaces[name]
@@ -108,6 +132,11 @@ class SpaceRegistry:
             return self._status(name)
         return None
 
+    def download_progress(self, name: str) -> int | None:
+        """Return the bytes of ``name``'s weights on disk while they download, else None."""
+        weights = self._downloads.get(name)
+        return None if weights is None else weights.received_bytes()
+
     def enabled(self) -> list[str]:
         """Return the names of the spaces that loaded (loading them if needed)."""
         return [name for name, status in self.status().items() if status.enabled]
@@ -122,6 +151,38 @@ class SpaceRegistry:
             log.warning("space %s disabled: %s", name, exc.message)
         else:
             log.info("space %s loaded on %s", name, device)
+
+    def _downloading(self, name: str) -> bool:
+        """Return True while ``name``'s weights download, starting that when they are missing."""
+        if name in self._downloads:
+            return True
+        if not self.background_downloads or name not in DECLARED_INPUTS:
+            return False
+        try:
+            weights = describe(self.settings, name)
+        except SpaceUnavailable:
+            return False  # the loader reports it
+        if weights.present or weights.repo_id is None or not downloads_allowed(self.settings):
+            return False
+        self._downloads[name] = weights
+        log.info("space %s: downloading %s into %s", name, weights.model, weights.location)
+        threading.Thread(target=self._download, args=(name, weights), daemon=True).start()
+        return True
+
+    def _download(self, name: str, weights: ModelWeights) -> None:
+        try:
+            fetch(weights, self.settings, progress=False)
+        except Exception as exc:  # any hub, network or disk failure: remembered, not retried
+            self._failures[name] = (
+                f"downloading {weights.model} failed ({first_line(exc)}): run "
+                f"`mmrag models fetch {name}` to retry"
+            )
+            log.warning("space %s disabled: %s", name, self._failures[name])
+        finally:
+            self._downloads.pop(name, None)
+        if name not in self._failures:
+            log.info("space %s: %s downloaded", name, weights.model)
+            self._status(name)  # load it now, so /readyz shows it up without waiting for a query
 
     def _device(self) -> str:
         device = resolve_device(self.settings.device)

@@ -3,6 +3,7 @@ API keys on."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -12,16 +13,20 @@ from pathlib import Path
 import pytest
 
 from mmrag.client import Client, ClientError
+from mmrag.local_server import MARKER_NAME
 from mmrag.settings import Settings
 from tests.conftest import settings_env
 from tests.e2e.conftest import start_serve
 from tests.media import write_pdf
 
 
-def mmrag(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+def mmrag(
+    settings: Settings, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mmrag", *args],
-        env=settings_env(settings), capture_output=True, text=True, timeout=180,
+        env={**settings_env(settings), **(env or {})}, capture_output=True, text=True,
+        timeout=180,
     )  # fmt: skip
 
 
@@ -37,6 +42,7 @@ def server(settings: Settings) -> Iterator[tuple[str, str]]:
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=60)
+    assert not (settings.data_dir / MARKER_NAME).exists()  # removed when serve stops
 
 
 def test_client_and_remote_cli(server: tuple[str, str], settings: Settings, tmp_path: Path) -> None:
@@ -80,8 +86,31 @@ def test_client_and_remote_cli(server: tuple[str, str], settings: Settings, tmp_
     assert ingested.returncode == 1, ingested.stderr  # empty.txt fails
     assert "indexed 1, skipped 0 (already present), failed 1 of 2" in ingested.stderr
     found = mmrag(settings, "search", "egret marsh", "-c", "birds", *remote)
-    assert found.returncode == 0 and "egret" in found.stdout
+    # The text column is cut to fit the terminal: "# Egret The little…" may be all it shows.
+    assert found.returncode == 0 and "egret" in found.stdout.lower(), found.stdout
     asked = mmrag(settings, "ask", "What does the egret wade through?", "-c", "birds", *remote)
     assert asked.returncode == 0 and "marsh" in asked.stdout and "[1]" in asked.stdout
     refused = mmrag(settings, "search", "egret", "--url", base, "--api-key", "mmrag_1_bad")
     assert refused.returncode == 2 and "invalid_api_key" in refused.stderr
+    check_cli_uses_the_running_server(settings, base, key)
+
+
+def check_cli_uses_the_running_server(settings: Settings, base: str, key: str) -> None:
+    """Without --url, search and ask go to the server whose marker is in the data dir."""
+    marker = json.loads((settings.data_dir / MARKER_NAME).read_text())
+    assert marker["url"] == base and marker["pid"] > 0
+    wide = {"COLUMNS": "80"}
+    found = mmrag(settings, "search", "egret marsh", "--api-key", key, "--explain", env=wide)
+    assert found.returncode == 0, found.stderr
+    assert f"answered by the server running at {base}" in found.stderr
+    assert "Egret" in found.stdout, found.stdout
+    assert all(len(line) <= 80 for line in found.stdout.splitlines()), found.stdout
+    assert "bm25:1/" in found.stdout  # the local command's table, --explain included
+    asked = mmrag(settings, "ask", "What does the egret wade through?", "-c", "birds",
+                  "--api-key", key, env=wide)  # fmt: skip
+    assert asked.returncode == 0 and "marsh" in asked.stdout, asked.stderr
+    assert f"answered by the server running at {base}" in asked.stderr
+    # Without the key the server refuses: the command says so and searches in-process.
+    alone = mmrag(settings, "search", "egret marsh", "-c", "birds", env=wide)
+    assert alone.returncode == 0, alone.stderr
+    assert "needs an API key" in alone.stderr and "Egret" in alone.stdout, alone.stdout
