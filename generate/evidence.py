@@ -31,6 +31,7 @@ from generate.semantic import TextEncoder
 from generate.terms import coverage, idf, sentences, terms
 
 _MAX_CHARS = 300  # of a sentence, encoded
+_MAX_PASSAGE_CHARS = 1200  # of a passage: about the 256 tokens MiniLM reads
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class Weights:
     heading: float = 0.10
     lexical: float = 0.50
     rank: float = 0.10
-    passage: float = 0.40  # the text channel's question-passage cosine, when retrieval has it
+    passage: float = 0.40  # question-passage cosine (the text channel's, else encoded here)
+    encode_passages: bool = True  # a source the text channel did not score gets encoded
     own: float = 0.25  # a sentence's own similarity, on top of its source's score
     own_lexical: float = 0.2  # ... and its own lexical coverage
     # lexical only (no encoder): the extractive scorer of old
@@ -104,7 +106,7 @@ def weigh(context: Context, encoder: TextEncoder, weights: Weights = DEFAULT_WEI
     question = terms(context.question)
     found = [set(terms(t)) for t in texts]
     idf_weights = idf(question, found)
-    vectors = _embed(context, candidates, encoder)
+    vectors = _embed(context, candidates, encoder, weights)
     sources: dict[int, SourceEvidence] = {}
     scored: list[SentenceEvidence] = []
     for source, cands, words in zip(context.sources, candidates, found, strict=True):
@@ -145,23 +147,44 @@ def _source(
         + w.heading * heading
         + w.lexical * lexical
         + w.rank / source.n
-        + w.passage * source.hit.channel_scores.get("text", 0.0)
+        + w.passage * _passage_similarity(source, vectors, question)
     )
     return SourceEvidence(source.n, best, heading, lexical, score)
 
 
 def _embed(
-    context: Context, candidates: list[list[tuple[int, str]]], encoder: TextEncoder
+    context: Context,
+    candidates: list[list[tuple[int, str]]],
+    encoder: TextEncoder,
+    weights: Weights,
 ) -> dict[str, NDArray[np.float32]]:
     """Return text -> normalised row, from one batched encode (empty without an encoder)."""
     if encoder.encode is None:
         return {}
     texts = [context.question, *(_heading(s) for s in context.sources)]
     texts += [x for cands in candidates for _, x in cands]
+    # A passage is encoded whole (MiniLM reads its first ~256 tokens), only when the text
+    # channel did not already score it against the question.
+    whole = {_passage(s) for s in context.sources if "text" not in s.hit.channel_scores}
+    if not weights.encode_passages:
+        whole = set()
     # Sorted by length, batches pad little; a sentence's first ~60 tokens carry its meaning.
-    unique = sorted({t for t in texts if t}, key=len)
-    rows = encoder.encode([t[:_MAX_CHARS] for t in unique])
+    unique = sorted({t for t in texts if t} | whole, key=len)
+    rows = encoder.encode([t if t in whole else t[:_MAX_CHARS] for t in unique])
     return dict(zip(unique, rows, strict=True))
+
+
+def _passage(source: Source) -> str:
+    """Return what the text space embeds for ``source``: heading path, then the passage."""
+    return f"{_heading(source)}\n{source.text[:_MAX_PASSAGE_CHARS]}"
+
+
+def _passage_similarity(
+    source: Source, vectors: dict[str, NDArray[np.float32]], question: str
+) -> float:
+    """Return the question-passage cosine: the text channel's, else one encoded here."""
+    found = source.hit.channel_scores.get("text")
+    return found if found is not None else _sim(vectors, question, _passage(source))
 
 
 def _heading(source: Source) -> str:

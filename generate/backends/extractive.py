@@ -18,6 +18,7 @@ from generate.backends.base import DECLINE
 from generate.context import Context
 from generate.evidence import Evidence, SentenceEvidence, weigh
 from generate.semantic import LEXICAL_ONLY
+from generate.terms import terms
 from mmrag.settings import Settings
 
 
@@ -51,13 +52,15 @@ class ExtractiveBackend:
             return []
         best = ranked[0]
         chosen = [best]
+        missing = set(terms(context.question)) - set(terms(best.text))
         for candidate in ranked[1:]:
             if len(chosen) == self.max_sentences:
                 break
             if candidate.text not in {c.text for c in chosen} and self._joins(
-                evidence, best, candidate
+                evidence, best, candidate, missing
             ):
                 chosen.append(candidate)
+                missing -= set(terms(candidate.text))
         order = list(dict.fromkeys(c.source for c in chosen))
         return sorted(chosen, key=lambda c: (order.index(c.source), c.index))
 
@@ -66,8 +69,15 @@ class ExtractiveBackend:
             return best.semantic >= self.min_similarity
         return best.score >= self.min_score
 
-    def _joins(self, evidence: Evidence, best: SentenceEvidence, c: SentenceEvidence) -> bool:
-        """Return True when ``c`` adds to the answer that ``best`` leads."""
+    def _joins(
+        self, evidence: Evidence, best: SentenceEvidence, c: SentenceEvidence, missing: set[str]
+    ) -> bool:
+        """Return True when ``c`` adds to the answer that ``best`` leads.
+
+        Another source's sentence adds when its source is nearly as good and it is as close
+        to the question as the best sentence, or says what the question asks that the
+        sentences chosen so far do not (``missing``: question terms not yet covered).
+        """
         if not evidence.semantic:  # lexical: the best source's close sentences only
             close = c.lexical >= self.keep_ratio * best.lexical
             return c.source == best.source and close and c.score >= self.keep_ratio * best.score
@@ -76,7 +86,8 @@ class ExtractiveBackend:
         if c.source == best.source:
             return True
         ratio = evidence.sources[c.source].score / max(evidence.sources[best.source].score, 1e-9)
-        return ratio >= self.other_source_ratio and c.semantic >= best.semantic
+        adds = c.semantic >= best.semantic or bool(missing & set(terms(c.text)))
+        return ratio >= self.other_source_ratio and adds
 
 
 def _cite(sentence: str, n: int) -> str:
