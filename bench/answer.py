@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import sys
 import tempfile
 import time
@@ -127,7 +128,9 @@ PREVIOUS_WEIGHTS = Weights(
     sentence=0.45, top=0.15, heading=0.10, lexical=0.50, rank=0.10, passage=0.40,
     own=0.25, own_lexical=0.2, encode_passages=False,
 )  # fmt: skip
-PREVIOUS_BACKEND = ExtractiveBackend(min_similarity=0.25, keep_ratio=0.8, other_source_ratio=0.95)
+PREVIOUS_BACKEND = ExtractiveBackend(
+    min_similarity=0.25, keep_ratio=0.8, other_source_ratio=0.95, complement_ratio=2.0
+)  # 2: never
 PREVIOUS_THRESHOLD = 0.57
 
 
@@ -287,12 +290,15 @@ def timing(
     return {name: round(t / max(len(sample), 1), 4) for name, t in took.items()}
 
 
-def scorers(rt: Runtime, backend_name: str) -> dict[str, Scorer]:
+def scorers(rt: Runtime, backend_name: str, memo: CachedEncoder | None = None
+            ) -> dict[str, Scorer]:  # fmt: skip
     """Return the scorers compared: lexical (old), last session's semantic (prev), new."""
     semantic = TextEncoder.from_spaces(rt.spaces)
     if semantic.encode is None:
         raise SystemExit(f"the text space is disabled: {semantic.missing}")
-    encoder = TextEncoder(CachedEncoder(semantic))  # prev and new share the sentences' rows
+    cached = memo or CachedEncoder(semantic)
+    cached.inner = semantic
+    encoder = TextEncoder(cached)  # prev and new share the sentences' rows
     backend = BackendRegistry(rt.settings).get(backend_name)
     s = rt.settings
     previous = PREVIOUS_BACKEND if backend_name == "extractive" else backend
@@ -316,6 +322,7 @@ def main() -> None:
     parser.add_argument("--backend", default="extractive", help="extractive (default) or openai")
     parser.add_argument("--scorers", default="old,prev,new", help="old (lexical), prev, new")
     parser.add_argument("--calibrate", action="store_true", help="held-out gate calibration")
+    parser.add_argument("--memo", type=Path, help="keep encoded rows here between runs")
     parser.add_argument("--timing", type=int, default=30, help="questions timed uncached")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
@@ -339,7 +346,10 @@ def main() -> None:
         info["reused"] = all(part["reused"] for _, _, part in opened)
         info["retrieval_seconds"] = round(time.perf_counter() - started - info["ingest_seconds"], 1)  # type: ignore[operator]
         rt = opened[0][0]
-        compared = scorers(rt, args.backend)
+        memo = CachedEncoder(LEXICAL_ONLY)
+        if args.memo and args.memo.exists():
+            memo.memo = pickle.loads(args.memo.read_bytes())
+        compared = scorers(rt, args.backend, memo)
         report: dict[str, object] = {}
         runs: dict[str, list[Outcome]] = {}
         for name in args.scorers.split(","):
@@ -347,6 +357,8 @@ def main() -> None:
             report[name] = asdict(figures(runs[name], compared[name].threshold))
         if args.calibrate and "new" in runs:
             report["calibration"] = calibrate(runs["new"])
+        if args.memo:
+            args.memo.write_bytes(pickle.dumps(memo.memo))
         chosen = {name: compared[name] for name in runs}
         report["timing"] = timing(rt.settings, chosen, asked, args.timing)
         for opened_rt, _, _ in opened:

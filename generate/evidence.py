@@ -8,13 +8,16 @@ quotable sentences (:mod:`generate.quotable`). A source's score is
           + w_passage * passage similarity
 
 (similarities are cosines of normalised MiniLM rows; the passage's is the one the text
-channel computed when it retrieved the hit, so it costs no encode; lexical coverage is the
+channel computed when it retrieved the hit, so it costs no encode; a source that only BM25
+found gets its heading path + passage encoded in the same batch; lexical coverage is the
 IDF-weighted share of the question's terms in the source, :mod:`generate.terms`). A
 sentence's score adds its own similarity and coverage to its source's. The gate compares
 the best source score with ``answer_min_semantic_evidence``. Without an encoder every
 similarity is 0 and the lexical measure of old applies (``answer_min_evidence``). The
-weights come from a grid on bench/answer.py's labelled set and the threshold from its
-held-out ``--calibrate`` (bench/README.md says how).
+weights come from a grid over per-source features on bench/answer.py's PDF set (a manual
+with its headings intact, paraphrased questions: heading fit weighs 0.3 there, lexical
+coverage less, the rank little); the threshold from its held-out ``--calibrate``
+(bench/README.md says how).
 """
 
 from __future__ import annotations
@@ -38,13 +41,13 @@ _MAX_PASSAGE_CHARS = 1200  # of a passage: about the 256 tokens MiniLM reads
 class Weights:
     sentence: float = 0.45
     top: float = 0.15
-    heading: float = 0.10
-    lexical: float = 0.50
-    rank: float = 0.10
+    heading: float = 0.30
+    lexical: float = 0.25
+    rank: float = 0.05
     passage: float = 0.40  # question-passage cosine (the text channel's, else encoded here)
     encode_passages: bool = True  # a source the text channel did not score gets encoded
     own: float = 0.25  # a sentence's own similarity, on top of its source's score
-    own_lexical: float = 0.2  # ... and its own lexical coverage
+    own_lexical: float = 0.1  # ... and its own lexical coverage
     # lexical only (no encoder): the extractive scorer of old
     lexical_sentence: float = 0.5
     lexical_source: float = 0.5

@@ -29,6 +29,7 @@ class ExtractiveBackend:
     min_score: float = 0.35  # lexical only: the scorer of old
     keep_ratio: float = 0.8  # a further sentence needs this share of the best one's similarity
     other_source_ratio: float = 0.95  # another source joins only this close to the best source
+    complement_ratio: float = 0.85  # ... or this close when it says what the others do not
     name: str = "extractive"
     accepts_images: bool = False
 
@@ -75,8 +76,9 @@ class ExtractiveBackend:
         """Return True when ``c`` adds to the answer that ``best`` leads.
 
         Another source's sentence adds when its source is nearly as good and it is as close
-        to the question as the best sentence, or says what the question asks that the
-        sentences chosen so far do not (``missing``: question terms not yet covered).
+        to the question as the best sentence, or when its source is close and it says what
+        the question asks that the chosen sentences do not (``missing``: question terms not
+        covered yet).
         """
         if not evidence.semantic:  # lexical: the best source's close sentences only
             close = c.lexical >= self.keep_ratio * best.lexical
@@ -86,8 +88,9 @@ class ExtractiveBackend:
         if c.source == best.source:
             return True
         ratio = evidence.sources[c.source].score / max(evidence.sources[best.source].score, 1e-9)
-        adds = c.semantic >= best.semantic or bool(missing & set(terms(c.text)))
-        return ratio >= self.other_source_ratio and adds
+        if c.semantic >= best.semantic and ratio >= self.other_source_ratio:
+            return True
+        return ratio >= self.complement_ratio and bool(missing & set(terms(c.text)))
 
 
 def _cite(sentence: str, n: int) -> str:
