@@ -15,9 +15,9 @@ sentence's score adds its own similarity and coverage to its source's. The gate 
 the best source score with ``answer_min_semantic_evidence``. Without an encoder every
 similarity is 0 and the lexical measure of old applies (``answer_min_evidence``). The
 weights come from a grid over per-source features on bench/answer.py's PDF set (a manual
-with its headings intact, paraphrased questions: heading fit weighs 0.3 there, lexical
-coverage less, the rank little); the threshold from its held-out ``--calibrate``
-(bench/README.md says how).
+with its headings intact, paraphrased questions: heading fit weighs 0.3 there), checked on
+its FAQ sets (headings hidden: there a lower lexical weight lost answers, so it stays); the
+threshold from its held-out ``--calibrate`` (bench/README.md says how).
 """
 
 from __future__ import annotations
@@ -42,12 +42,12 @@ class Weights:
     sentence: float = 0.45
     top: float = 0.15
     heading: float = 0.30
-    lexical: float = 0.25
-    rank: float = 0.05
+    lexical: float = 0.50
+    rank: float = 0.10
     passage: float = 0.40  # question-passage cosine (the text channel's, else encoded here)
     encode_passages: bool = True  # a source the text channel did not score gets encoded
     own: float = 0.25  # a sentence's own similarity, on top of its source's score
-    own_lexical: float = 0.1  # ... and its own lexical coverage
+    own_lexical: float = 0.2  # ... and its own lexical coverage
     # lexical only (no encoder): the extractive scorer of old
     lexical_sentence: float = 0.5
     lexical_source: float = 0.5
