@@ -1,21 +1,24 @@
-"""Answer quality on real FAQ pages: citations, recall, abstention, where answers are lost.
+"""Answer quality on real FAQ pages and a PDF manual: citations, recall, abstention, losses.
 
-Corpus and answerable questions: the ``question`` form of :mod:`bench.qsets` (Debian FAQ +
-Python FAQ pages from apt ``debian-faq`` / ``python3-doc``; each question heading is
-replaced by "Item N" on the indexed page, so the question is not in the index verbatim).
-A source is *relevant* to a question when its segment is in the question's page and its
-``Locator.section`` ends with the question's heading: the answer section.
+``faq`` set: the ``question`` form of :mod:`bench.qsets` (Debian FAQ + Python FAQ pages from
+apt ``debian-faq`` / ``python3-doc``; each question heading is replaced by "Item N" on the
+indexed page, so the question is not in the index verbatim). A source is *relevant* to a
+question when its segment is in the question's page and its ``Locator.section`` ends with
+the question's heading: the answer section. ``pdf`` set (:mod:`bench.answer_pdf`): the
+Debian FAQ PDF with its headings intact and questions asked in other words; relevant: a
+source on the answer's pages.
 
 Unanswerable questions (``UNANSWERABLE``, written for this bench; none is asked or answered
-on any FAQ page): ``off-topic`` (cooking, sport, geography, ...) and ``near-topic`` (software
-and operating-system questions in the corpus's own vocabulary whose subject the pages never
-cover). They go through exactly the same path.
+on any FAQ page), asked of each corpus: ``off-topic`` (cooking, sport, geography, ...) and
+``near-topic`` (software and operating-system questions in the corpus's own vocabulary
+whose subject the pages never cover). They go through exactly the same path.
 
 Per question: ``Retriever.search`` (k = ``answer_k``, the default channel weights) once, then
-``generate.answer.answer`` (the code behind ``POST /v1/answer``) with two scorers in the same
-run: ``old`` = lexical evidence (what the answer stage does with the text space disabled,
-and did before semantic evidence) and ``new`` = semantic evidence with the text space's
-MiniLM encoder (one batched encode per answer; its added time per answer is printed).
+``generate.answer.answer`` (the code behind ``POST /v1/answer``) with three scorers in the
+same run: ``old`` = lexical evidence (the text space disabled), ``prev`` = the semantic
+scorer of commit e4e197e (``PREVIOUS_*``) and ``new`` = the current defaults. Seconds per
+answer come from ``--timing`` questions answered without the encoder's memo, the scorers
+taking turns.
 
 - citation precision: share of all citations (over answered questions) whose source is
   relevant; answer recall: share of answerable questions with a relevant cited source;
@@ -25,14 +28,14 @@ MiniLM encoder (one batched encode per answer; its added time per answer is prin
 - losses, per corpus: ``not retrieved`` (no relevant source in the context), ``refused``
   (a relevant source was given, the answer abstained), ``wrong source`` (a relevant source
   was given, the answer cited only others).
-- ``--calibrate``: the gate threshold of the new scorer chosen on one corpus's questions (and
-  half of the unanswerable ones) by the largest recall + abstention (Youden's J), reported
-  on the other, held-out corpus and the other half; both ways round.
+- ``--calibrate``: the gate threshold of the new scorer chosen on the other corpora's
+  questions (and half of the unanswerable ones) by the largest recall + abstention
+  (Youden's J), reported on the held-out corpus and the other half; each corpus in turn.
 - ``--backend openai``: the same sets through an OpenAI-compatible server
   (``MMRAG_ANSWER_OPENAI_URL`` / ``MMRAG_ANSWER_OPENAI_MODEL``): Ollama, vLLM, llama.cpp.
 
-    .venv/bin/python bench/answer.py                     # ingest (~1 min) + evaluate
-    .venv/bin/python bench/answer.py --workdir bench/out/answer --calibrate
+    .venv/bin/python bench/answer.py                     # ingest (~4-8 min) + evaluate
+    .venv/bin/python bench/answer.py --workdir bench/out/answer --calibrate --memo rows.pkl
     MMRAG_ANSWER_OPENAI_URL=http://127.0.0.1:8080/v1 .venv/bin/python bench/answer.py \\
         --workdir bench/out/answer --backend openai --scorers new
 """
