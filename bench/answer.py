@@ -374,7 +374,7 @@ def main() -> None:
 
 def print_report(report: Mapping[str, object], info: Mapping[str, object], s: Settings) -> None:
     print(
-        f"{info['backend']} answers ({info['form']} form) over {info['pages']} pages "
+        f"{info['backend']} answers ({info['form']} form) over {info['pages']} documents "
         f"({info['segments']} segments"
         + (", reused data dir" if info["reused"] else f", ingested in {info['ingest_seconds']} s")
         + f"); k={s.answer_k}, weights "
