@@ -1,21 +1,24 @@
-"""Answer quality on real FAQ pages: citations, recall, abstention, where answers are lost.
+"""Answer quality on real FAQ pages and a PDF manual: citations, recall, abstention, losses.
 
-Corpus and answerable questions: the ``question`` form of :mod:`bench.qsets` (Debian FAQ +
-Python FAQ pages from apt ``debian-faq`` / ``python3-doc``; each question heading is
-replaced by "Item N" on the indexed page, so the question is not in the index verbatim).
-A source is *relevant* to a question when its segment is in the question's page and its
-``Locator.section`` ends with the question's heading: the answer section.
+``faq`` set: the ``question`` form of :mod:`bench.qsets` (Debian FAQ + Python FAQ pages from
+apt ``debian-faq`` / ``python3-doc``; each question heading is replaced by "Item N" on the
+indexed page, so the question is not in the index verbatim). A source is *relevant* to a
+question when its segment is in the question's page and its ``Locator.section`` ends with
+the question's heading: the answer section. ``pdf`` set (:mod:`bench.answer_pdf`): the
+Debian FAQ PDF with its headings intact and questions asked in other words; relevant: a
+source on the answer's pages.
 
 Unanswerable questions (``UNANSWERABLE``, written for this bench; none is asked or answered
-on any FAQ page): ``off-topic`` (cooking, sport, geography, ...) and ``near-topic`` (software
-and operating-system questions in the corpus's own vocabulary whose subject the pages never
-cover). They go through exactly the same path.
+on any FAQ page), asked of each corpus: ``off-topic`` (cooking, sport, geography, ...) and
+``near-topic`` (software and operating-system questions in the corpus's own vocabulary
+whose subject the pages never cover). They go through exactly the same path.
 
 Per question: ``Retriever.search`` (k = ``answer_k``, the default channel weights) once, then
-``generate.answer.answer`` (the code behind ``POST /v1/answer``) with two scorers in the same
-run: ``old`` = lexical evidence (what the answer stage does with the text space disabled,
-and did before semantic evidence) and ``new`` = semantic evidence with the text space's
-MiniLM encoder (one batched encode per answer; its added time per answer is printed).
+``generate.answer.answer`` (the code behind ``POST /v1/answer``) with three scorers in the
+same run: ``old`` = lexical evidence (the text space disabled), ``prev`` = the semantic
+scorer of commit e4e197e (``PREVIOUS_*``) and ``new`` = the current defaults. Seconds per
+answer come from ``--timing`` questions answered without the encoder's memo, the scorers
+taking turns.
 
 - citation precision: share of all citations (over answered questions) whose source is
   relevant; answer recall: share of answerable questions with a relevant cited source;
@@ -25,14 +28,14 @@ MiniLM encoder (one batched encode per answer; its added time per answer is prin
 - losses, per corpus: ``not retrieved`` (no relevant source in the context), ``refused``
   (a relevant source was given, the answer abstained), ``wrong source`` (a relevant source
   was given, the answer cited only others).
-- ``--calibrate``: the gate threshold of the new scorer chosen on one corpus's questions (and
-  half of the unanswerable ones) by the largest recall + abstention (Youden's J), reported
-  on the other, held-out corpus and the other half; both ways round.
+- ``--calibrate``: the gate threshold of the new scorer chosen on the other corpora's
+  questions (and half of the unanswerable ones) by the largest recall + abstention
+  (Youden's J), reported on the held-out corpus and the other half; each corpus in turn.
 - ``--backend openai``: the same sets through an OpenAI-compatible server
   (``MMRAG_ANSWER_OPENAI_URL`` / ``MMRAG_ANSWER_OPENAI_MODEL``): Ollama, vLLM, llama.cpp.
 
-    .venv/bin/python bench/answer.py                     # ingest (~1 min) + evaluate
-    .venv/bin/python bench/answer.py --workdir bench/out/answer --calibrate
+    .venv/bin/python bench/answer.py                     # ingest (~4-8 min) + evaluate
+    .venv/bin/python bench/answer.py --workdir bench/out/answer --calibrate --memo rows.pkl
     MMRAG_ANSWER_OPENAI_URL=http://127.0.0.1:8080/v1 .venv/bin/python bench/answer.py \\
         --workdir bench/out/answer --backend openai --scorers new
 """
@@ -41,12 +44,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -56,12 +60,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bs4 import XMLParsedAsHTMLWarning
 
+from bench import answer_pdf
 from bench.answer_figures import Outcome, calibrate, figures
+from bench.pdf_quality import COLLECTION as PDF_COLLECTION
 from bench.qsets import FORMS, Label, MissingPackage, build
 from bench.quality import COLLECTION, ingest
 from generate.answer import answer
 from generate.backends.base import AnswerBackend
+from generate.backends.extractive import ExtractiveBackend
 from generate.backends.registry import BackendRegistry
+from generate.evidence import DEFAULT_WEIGHTS, Weights
 from generate.semantic import LEXICAL_ONLY, TextEncoder
 from mmrag.domain import Hit
 from mmrag.settings import Settings
@@ -117,6 +125,18 @@ UNANSWERABLE: dict[str, list[str]] = {
 }
 
 
+SCORERS = ("old", "prev", "new")
+# The semantic scorer before this one (commit e4e197e), kept to print before/after in a run.
+PREVIOUS_WEIGHTS = Weights(
+    sentence=0.45, top=0.15, heading=0.10, lexical=0.50, rank=0.10, passage=0.40,
+    own=0.25, own_lexical=0.2, encode_passages=False,
+)  # fmt: skip
+PREVIOUS_BACKEND = ExtractiveBackend(
+    min_similarity=0.25, keep_ratio=0.8, other_source_ratio=0.95, complement_ratio=2.0
+)  # 2: never
+PREVIOUS_THRESHOLD = 0.57
+
+
 class CachedEncoder:
     """The text encoder with a memo, so calibration sweeps do not encode again."""
 
@@ -137,42 +157,51 @@ def relevant(hit: Hit, label: Label, document_id: str) -> bool:
     return hit.segment.document_id == document_id and section.split(" > ")[-1] == label.heading
 
 
-def outcomes(
-    settings: Settings,
-    backend: AnswerBackend,
-    encoder: TextEncoder,
-    labelled: Sequence[tuple[Label, list[Hit]]],
-    unanswerable: Mapping[str, Sequence[tuple[str, list[Hit]]]],
-    ids: Mapping[str, str],
-) -> list[Outcome]:
+@dataclass(frozen=True)
+class Asked:
+    """One question with what retrieval gave it; ``relevant`` is None when unanswerable."""
+
+    group: str  # corpus, or "off-topic" / "near-topic"
+    question: str
+    hits: list[Hit]
+    relevant: Callable[[Hit], bool] | None
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """How an answer is scored: the encoder (lexical without), weights, backend, gate."""
+
+    encoder: TextEncoder
+    weights: Weights
+    backend: AnswerBackend
+    threshold: float
+    uncached: TextEncoder = LEXICAL_ONLY  # the same encoder without the memo, for timing
+
+
+def outcomes(settings: Settings, scorer: Scorer, asked: Sequence[Asked]) -> list[Outcome]:
     """Answer every question once with the gate open (thresholds are applied afterwards)."""
     open_gate = settings.model_copy(
         update={"answer_min_evidence": 0.0, "answer_min_semantic_evidence": 0.0}
     )
     found: list[Outcome] = []
-    items = [(label.corpus, label.query, hits, label) for label, hits in labelled]
-    items += [(kind, q, hits, None) for kind, qs in unanswerable.items() for q, hits in qs]
-    for group, question, hits, label in items:
+    for item in asked:
         started = time.perf_counter()
-        result = answer(question, hits, backend, open_gate, encoder=encoder)
+        result = answer(item.question, item.hits, scorer.backend, open_gate,
+                        encoder=scorer.encoder, weights=scorer.weights)  # fmt: skip
         took = time.perf_counter() - started
-        marks = tuple(_relevant(c.source.hit, label, ids) for c in result.citations)
+        is_relevant = item.relevant or (lambda _hit: False)
         found.append(
             Outcome(
-                group=group,
+                group=item.group,
                 gate_score=result.evidence,
                 declined=result.abstained,
-                given=any(_relevant(s.hit, label, ids) for s in result.sources),
-                marks=marks,
+                given=any(is_relevant(s.hit) for s in result.sources),
+                marks=tuple(is_relevant(c.source.hit) for c in result.citations),
                 unsupported=len(result.unsupported),
                 seconds=took,
             )
         )
     return found
-
-
-def _relevant(hit: Hit, label: Label | None, ids: Mapping[str, str]) -> bool:
-    return label is not None and relevant(hit, label, ids[label.source])
 
 
 def prepare(
@@ -205,16 +234,82 @@ def prepare(
     return rt, labels, ids, info
 
 
-def retrieve(rt: Runtime, question: str) -> list[Hit]:
+def retrieve(rt: Runtime, question: str, collection: str = COLLECTION) -> list[Hit]:
     s = rt.settings
     weights = {c: w for c, w in s.channel_weights.items() if c in TEXT_CHANNELS}
     query = Query(
-        collections=[COLLECTION], text=question, k=s.answer_k, weights=weights, rrf_k=s.rrf_k
+        collections=[collection], text=question, k=s.answer_k, weights=weights, rrf_k=s.rrf_k
     )
     result = rt.retriever.search(query)
     if result.degraded:
         raise SystemExit(f"degraded channels: {result.degraded}")
     return result.hits
+
+
+def ask(rt: Runtime, collection: str, labelled: Sequence[tuple[str, str, Callable[[Hit], bool]]]
+        ) -> list[Asked]:  # fmt: skip
+    """Retrieve for every labelled question and every unanswerable one in ``collection``."""
+    asked = [Asked(g, q, retrieve(rt, q, collection), rel) for g, q, rel in labelled]
+    asked += [
+        Asked(kind, q, retrieve(rt, q, collection), None)
+        for kind, questions in UNANSWERABLE.items()
+        for q in questions
+    ]
+    return asked
+
+
+def faq_questions(workdir: Path, form: str) -> tuple[Runtime, list[Asked], dict[str, object]]:
+    rt, labels, ids, info = prepare(workdir, form)
+    labelled = [
+        (label.corpus, label.query, lambda h, lb=label: relevant(h, lb, ids[lb.source]))
+        for label in labels
+    ]
+    return rt, ask(rt, COLLECTION, labelled), info
+
+
+def pdf_questions(workdir: Path) -> tuple[Runtime, list[Asked], dict[str, object]]:
+    rt, labels, info = answer_pdf.prepare_pdf(workdir)
+    labelled = [
+        (label.corpus, label.query, lambda h, lb=label: answer_pdf.on_pages(h, lb))
+        for label in labels
+    ]
+    return rt, ask(rt, PDF_COLLECTION, labelled), info
+
+
+def timing(
+    settings: Settings, compared: Mapping[str, Scorer], asked: Sequence[Asked], n: int
+) -> dict[str, float]:
+    """Return seconds per answer of each scorer on ``n`` questions spread over ``asked``.
+
+    Without the memo (each answer pays its whole encode), the scorers taking turns on each
+    question, so the machine's load falls on all of them alike.
+    """
+    sample = list(asked)[:: max(1, len(asked) // max(n, 1))][:n]
+    took = dict.fromkeys(compared, 0.0)
+    for item in sample:
+        for name, scorer in compared.items():
+            fresh = replace(scorer, encoder=scorer.uncached)
+            took[name] += outcomes(settings, fresh, [item])[0].seconds
+    return {name: round(t / max(len(sample), 1), 4) for name, t in took.items()}
+
+
+def scorers(rt: Runtime, backend_name: str, memo: CachedEncoder | None = None
+            ) -> dict[str, Scorer]:  # fmt: skip
+    """Return the scorers compared: lexical (old), last session's semantic (prev), new."""
+    semantic = TextEncoder.from_spaces(rt.spaces)
+    if semantic.encode is None:
+        raise SystemExit(f"the text space is disabled: {semantic.missing}")
+    cached = memo or CachedEncoder(semantic)
+    cached.inner = semantic
+    encoder = TextEncoder(cached)  # prev and new share the sentences' rows
+    backend = BackendRegistry(rt.settings).get(backend_name)
+    s = rt.settings
+    previous = PREVIOUS_BACKEND if backend_name == "extractive" else backend
+    return {
+        "old": Scorer(LEXICAL_ONLY, DEFAULT_WEIGHTS, backend, s.answer_min_evidence),
+        "prev": Scorer(encoder, PREVIOUS_WEIGHTS, previous, PREVIOUS_THRESHOLD, semantic),
+        "new": Scorer(encoder, DEFAULT_WEIGHTS, backend, s.answer_min_semantic_evidence, semantic),
+    }
 
 
 def main() -> None:
@@ -225,52 +320,61 @@ def main() -> None:
         default="question",
         help="question: FAQ questions (default); cloze: a deleted first sentence",
     )
-    parser.add_argument("--workdir", type=Path, help="keep the data dir here (default: temp)")
+    parser.add_argument("--corpora", default="faq,pdf", help="faq (HTML FAQs), pdf (FAQ PDF)")
+    parser.add_argument("--workdir", type=Path, help="keep the data dirs here (default: temp)")
     parser.add_argument("--backend", default="extractive", help="extractive (default) or openai")
-    parser.add_argument("--scorers", default="old,new", help="old (lexical), new (semantic)")
+    parser.add_argument("--scorers", default="old,prev,new", help="old (lexical), prev, new")
     parser.add_argument("--calibrate", action="store_true", help="held-out gate calibration")
+    parser.add_argument("--memo", type=Path, help="keep encoded rows here between runs")
+    parser.add_argument("--timing", type=int, default=30, help="questions timed uncached")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=XMLParsedAsHTMLWarning)
+    corpora = args.corpora.split(",")
     with tempfile.TemporaryDirectory(prefix="mmrag-answer-") as tmp:
-        try:
-            rt, labels, ids, info = prepare(args.workdir or Path(tmp), args.form)
-        except MissingPackage as exc:
-            raise SystemExit(str(exc)) from None
+        workdir = args.workdir or Path(tmp)
+        opened, asked, info = [], [], {"pages": 0, "segments": 0, "ingest_seconds": 0.0}
         started = time.perf_counter()
-        labelled = [(label, retrieve(rt, label.query)) for label in labels]
-        unanswerable = {
-            kind: [(q, retrieve(rt, q)) for q in questions]
-            for kind, questions in UNANSWERABLE.items()
-        }
-        info["retrieval_seconds"] = round(time.perf_counter() - started, 1)
-        backend = BackendRegistry(rt.settings).get(args.backend)
-        semantic = TextEncoder.from_spaces(rt.spaces)
-        if semantic.encode is None:
-            raise SystemExit(f"the text space is disabled: {semantic.missing}")
-        cached = CachedEncoder(semantic)
-        encoders = {"old": LEXICAL_ONLY, "new": TextEncoder(cached)}
+        try:
+            if "faq" in corpora:
+                opened.append(faq_questions(workdir, args.form))
+            if "pdf" in corpora:
+                opened.append(pdf_questions(workdir))
+        except (MissingPackage, FileNotFoundError) as exc:
+            raise SystemExit(str(exc)) from None
+        for _rt, found, part in opened:
+            asked += found
+            for key in ("pages", "segments", "ingest_seconds"):
+                info[key] += part[key]  # type: ignore[operator]
+        info["reused"] = all(part["reused"] for _, _, part in opened)
+        info["retrieval_seconds"] = round(time.perf_counter() - started - info["ingest_seconds"], 1)  # type: ignore[operator]
+        rt = opened[0][0]
+        memo = CachedEncoder(LEXICAL_ONLY)
+        if args.memo and args.memo.exists():
+            memo.memo = pickle.loads(args.memo.read_bytes())
+        compared = scorers(rt, args.backend, memo)
         report: dict[str, object] = {}
         runs: dict[str, list[Outcome]] = {}
         for name in args.scorers.split(","):
-            runs[name] = outcomes(rt.settings, backend, encoders[name], labelled, unanswerable, ids)
-            threshold = (
-                rt.settings.answer_min_semantic_evidence
-                if name == "new"
-                else rt.settings.answer_min_evidence
-            )
-            report[name] = asdict(figures(runs[name], threshold))
+            runs[name] = outcomes(rt.settings, compared[name], asked)
+            report[name] = asdict(figures(runs[name], compared[name].threshold))
         if args.calibrate and "new" in runs:
             report["calibration"] = calibrate(runs["new"])
-        rt.close()
-    print_report(report, {**info, "form": args.form, "backend": backend.name}, rt.settings)
+        if args.memo:
+            args.memo.write_bytes(pickle.dumps(memo.memo))
+        chosen = {name: compared[name] for name in runs}
+        report["timing"] = timing(rt.settings, chosen, asked, args.timing)
+        for opened_rt, _, _ in opened:
+            opened_rt.close()
+    info |= {"form": args.form, "backend": compared["new"].backend.name}
+    print_report(report, info, rt.settings)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 
 
 def print_report(report: Mapping[str, object], info: Mapping[str, object], s: Settings) -> None:
     print(
-        f"{info['backend']} answers ({info['form']} form) over {info['pages']} pages "
+        f"{info['backend']} answers ({info['form']} form) over {info['pages']} documents "
         f"({info['segments']} segments"
         + (", reused data dir" if info["reused"] else f", ingested in {info['ingest_seconds']} s")
         + f"); k={s.answer_k}, weights "
@@ -280,15 +384,19 @@ def print_report(report: Mapping[str, object], info: Mapping[str, object], s: Se
     print(
         f"{'scorer':>6} {'gate':>5} {'cit.prec':>8} {'recall':>6} {'abst.unans':>10} "
         f"{'(off':>5} {'near)':>5} {'ceiling':>7} {'prec|ceil':>9} {'rec|ceil':>8} "
-        f"{'abst.ans':>8} {'cites':>5} {'unsup':>5} {'s/answer':>8}"
+        f"{'abst.ans':>8} {'cites':>5} {'unsup':>5}"
     )
-    for name in ("old", "new"):
+    for name in SCORERS:
         if name in report:
             _row(name, report[name])  # type: ignore[arg-type]
-    if "old" in report and "new" in report:
-        added = report["new"]["seconds_per_answer"] - report["old"]["seconds_per_answer"]  # type: ignore[index]
-        print(f"added time per answer (new - old): {added * 1000:.0f} ms")
-    for name in ("old", "new"):
+    timed: Mapping[str, float] = report["timing"]  # type: ignore[assignment]
+    print(
+        "seconds per answer (answer stage, uncached encoder, scorers in turn on the same "
+        "questions): " + ", ".join(f"{name} {t:.3f}" for name, t in timed.items())
+    )
+    if "prev" in timed and "new" in timed:
+        print(f"new / prev: {timed['new'] / max(timed['prev'], 1e-9):.2f}x")
+    for name in SCORERS:
         if name in report:
             print(f"losses ({name}):", json.dumps(report[name]["losses"]))  # type: ignore[index]
     for fold in report.get("calibration", []):  # type: ignore[attr-defined]
@@ -316,7 +424,7 @@ def _row(name: str, f: Mapping[str, object], short: bool = False) -> None:
         f"{g['abstention_off_topic']:>5.2f} {g['abstention_near_topic']:>5.2f} "
         f"{g['retrieval_ceiling']:>7.3f} {g['precision_within_ceiling']:>9.3f} "
         f"{g['recall_within_ceiling']:>8.3f} {g['abstained_answerable']:>8.3f} "
-        f"{g['citations']:>5} {g['unsupported']:>5} {g['seconds_per_answer']:>8.3f}"
+        f"{g['citations']:>5} {g['unsupported']:>5}"
     )
 
 

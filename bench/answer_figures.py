@@ -108,7 +108,7 @@ def losses(answerable: Sequence[Outcome], threshold: float) -> dict[str, dict[st
 
 
 def calibrate(results: Sequence[Outcome]) -> list[dict[str, object]]:
-    """Choose the gate threshold on one corpus, report on the other (both ways round)."""
+    """Choose the gate threshold on the other corpora, report on each held-out one in turn."""
     corpora = sorted({o.group for o in results if o.group not in UNANSWERABLE_KINDS})
     unanswerable = [o for o in results if o.group in UNANSWERABLE_KINDS]
     halves = (unanswerable[0::2], unanswerable[1::2])
@@ -119,7 +119,7 @@ def calibrate(results: Sequence[Outcome]) -> list[dict[str, object]]:
         threshold = _youden(fit, halves[i % 2])
         folds.append(
             {
-                "calibrated on": next(o.group for o in fit),
+                "calibrated on": "+".join(sorted({o.group for o in fit})),
                 "held out": held_out,
                 "threshold": round(threshold, 3),
                 "held-out": asdict(figures([*test, *halves[1 - i % 2]], threshold)),

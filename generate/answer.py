@@ -19,7 +19,7 @@ from generate.backends.base import DECLINE, AnswerBackend
 from generate.citations import Citation, Unsupported, check_citations
 from generate.context import Context, MediaLoader, Source, build_context
 from generate.errors import BackendUnavailable
-from generate.evidence import Evidence, weigh
+from generate.evidence import DEFAULT_WEIGHTS, Evidence, Weights, weigh
 from generate.semantic import LEXICAL_ONLY, TextEncoder
 from mmrag.domain import Hit
 from mmrag.errors import BadInput
@@ -63,11 +63,13 @@ def answer_stream(
     load_media: MediaLoader | None = None,
     question_image: bytes | None = None,
     encoder: TextEncoder = LEXICAL_ONLY,
+    weights: Weights = DEFAULT_WEIGHTS,
 ) -> Iterator[str | Answer]:
     """Yield pieces of the answer text, then the :class:`Answer` (always last).
 
     ``encoder`` is the text space's (:meth:`TextEncoder.from_spaces`); without one the
-    evidence is lexical and the answer's ``degraded`` says so.
+    evidence is lexical and the answer's ``degraded`` says so. ``weights``: of the evidence
+    score (bench/answer.py compares scorers with them).
     """
     context = build_context(
         question,
@@ -78,7 +80,7 @@ def answer_stream(
         load_media=load_media,
         question_image=question_image,
     )
-    weighed = weigh(context, encoder)
+    weighed = weigh(context, encoder, weights)
     context = replace(context, evidence=weighed)
     base = {"backend": backend.name, "sources": context.sources, "left_out": context.left_out,
             "evidence": round(weighed.gate_score, 3),
@@ -127,10 +129,13 @@ def answer(
     load_media: MediaLoader | None = None,
     question_image: bytes | None = None,
     encoder: TextEncoder = LEXICAL_ONLY,
+    weights: Weights = DEFAULT_WEIGHTS,
 ) -> Answer:
     """Return the whole answer (the last item of :func:`answer_stream`)."""
     return final_answer(
-        answer_stream(question, hits, backend, settings, load_media, question_image, encoder)
+        answer_stream(
+            question, hits, backend, settings, load_media, question_image, encoder, weights
+        )
     )
 
 

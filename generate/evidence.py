@@ -8,13 +8,16 @@ quotable sentences (:mod:`generate.quotable`). A source's score is
           + w_passage * passage similarity
 
 (similarities are cosines of normalised MiniLM rows; the passage's is the one the text
-channel computed when it retrieved the hit, so it costs no encode; lexical coverage is the
+channel computed when it retrieved the hit, so it costs no encode; a source that only BM25
+found gets its heading path + passage encoded in the same batch; lexical coverage is the
 IDF-weighted share of the question's terms in the source, :mod:`generate.terms`). A
 sentence's score adds its own similarity and coverage to its source's. The gate compares
 the best source score with ``answer_min_semantic_evidence``. Without an encoder every
 similarity is 0 and the lexical measure of old applies (``answer_min_evidence``). The
-weights come from a grid on bench/answer.py's labelled set and the threshold from its
-held-out ``--calibrate`` (bench/README.md says how).
+weights come from a grid over per-source features on bench/answer.py's PDF set (a manual
+with its headings intact, paraphrased questions: heading fit weighs 0.3 there), checked on
+its FAQ sets (headings hidden: there a lower lexical weight lost answers, so it stays); the
+threshold from its held-out ``--calibrate`` (bench/README.md says how).
 """
 
 from __future__ import annotations
@@ -31,16 +34,18 @@ from generate.semantic import TextEncoder
 from generate.terms import coverage, idf, sentences, terms
 
 _MAX_CHARS = 300  # of a sentence, encoded
+_MAX_PASSAGE_CHARS = 1200  # of a passage: about the 256 tokens MiniLM reads
 
 
 @dataclass(frozen=True)
 class Weights:
     sentence: float = 0.45
     top: float = 0.15
-    heading: float = 0.10
+    heading: float = 0.30
     lexical: float = 0.50
     rank: float = 0.10
-    passage: float = 0.40  # the text channel's question-passage cosine, when retrieval has it
+    passage: float = 0.40  # question-passage cosine (the text channel's, else encoded here)
+    encode_passages: bool = True  # a source the text channel did not score gets encoded
     own: float = 0.25  # a sentence's own similarity, on top of its source's score
     own_lexical: float = 0.2  # ... and its own lexical coverage
     # lexical only (no encoder): the extractive scorer of old
@@ -104,7 +109,7 @@ def weigh(context: Context, encoder: TextEncoder, weights: Weights = DEFAULT_WEI
     question = terms(context.question)
     found = [set(terms(t)) for t in texts]
     idf_weights = idf(question, found)
-    vectors = _embed(context, candidates, encoder)
+    vectors = _embed(context, candidates, encoder, weights)
     sources: dict[int, SourceEvidence] = {}
     scored: list[SentenceEvidence] = []
     for source, cands, words in zip(context.sources, candidates, found, strict=True):
@@ -145,23 +150,44 @@ def _source(
         + w.heading * heading
         + w.lexical * lexical
         + w.rank / source.n
-        + w.passage * source.hit.channel_scores.get("text", 0.0)
+        + w.passage * _passage_similarity(source, vectors, question)
     )
     return SourceEvidence(source.n, best, heading, lexical, score)
 
 
 def _embed(
-    context: Context, candidates: list[list[tuple[int, str]]], encoder: TextEncoder
+    context: Context,
+    candidates: list[list[tuple[int, str]]],
+    encoder: TextEncoder,
+    weights: Weights,
 ) -> dict[str, NDArray[np.float32]]:
     """Return text -> normalised row, from one batched encode (empty without an encoder)."""
     if encoder.encode is None:
         return {}
     texts = [context.question, *(_heading(s) for s in context.sources)]
     texts += [x for cands in candidates for _, x in cands]
+    # A passage is encoded whole (MiniLM reads its first ~256 tokens), only when the text
+    # channel did not already score it against the question.
+    whole = {_passage(s) for s in context.sources if "text" not in s.hit.channel_scores}
+    if not weights.encode_passages:
+        whole = set()
     # Sorted by length, batches pad little; a sentence's first ~60 tokens carry its meaning.
-    unique = sorted({t for t in texts if t}, key=len)
-    rows = encoder.encode([t[:_MAX_CHARS] for t in unique])
+    unique = sorted({t for t in texts if t} | whole, key=len)
+    rows = encoder.encode([t if t in whole else t[:_MAX_CHARS] for t in unique])
     return dict(zip(unique, rows, strict=True))
+
+
+def _passage(source: Source) -> str:
+    """Return what the text space embeds for ``source``: heading path, then the passage."""
+    return f"{_heading(source)}\n{source.text[:_MAX_PASSAGE_CHARS]}"
+
+
+def _passage_similarity(
+    source: Source, vectors: dict[str, NDArray[np.float32]], question: str
+) -> float:
+    """Return the question-passage cosine: the text channel's, else one encoded here."""
+    found = source.hit.channel_scores.get("text")
+    return found if found is not None else _sim(vectors, question, _passage(source))
 
 
 def _heading(source: Source) -> str:

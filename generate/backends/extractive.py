@@ -18,6 +18,7 @@ from generate.backends.base import DECLINE
 from generate.context import Context
 from generate.evidence import Evidence, SentenceEvidence, weigh
 from generate.semantic import LEXICAL_ONLY
+from generate.terms import terms
 from mmrag.settings import Settings
 
 
@@ -28,6 +29,7 @@ class ExtractiveBackend:
     min_score: float = 0.35  # lexical only: the scorer of old
     keep_ratio: float = 0.8  # a further sentence needs this share of the best one's similarity
     other_source_ratio: float = 0.95  # another source joins only this close to the best source
+    complement_ratio: float = 0.85  # ... or this close when it says what the others do not
     name: str = "extractive"
     accepts_images: bool = False
 
@@ -51,13 +53,15 @@ class ExtractiveBackend:
             return []
         best = ranked[0]
         chosen = [best]
+        missing = set(terms(context.question)) - set(terms(best.text))
         for candidate in ranked[1:]:
             if len(chosen) == self.max_sentences:
                 break
             if candidate.text not in {c.text for c in chosen} and self._joins(
-                evidence, best, candidate
+                evidence, best, candidate, missing
             ):
                 chosen.append(candidate)
+                missing -= set(terms(candidate.text))
         order = list(dict.fromkeys(c.source for c in chosen))
         return sorted(chosen, key=lambda c: (order.index(c.source), c.index))
 
@@ -66,8 +70,16 @@ class ExtractiveBackend:
             return best.semantic >= self.min_similarity
         return best.score >= self.min_score
 
-    def _joins(self, evidence: Evidence, best: SentenceEvidence, c: SentenceEvidence) -> bool:
-        """Return True when ``c`` adds to the answer that ``best`` leads."""
+    def _joins(
+        self, evidence: Evidence, best: SentenceEvidence, c: SentenceEvidence, missing: set[str]
+    ) -> bool:
+        """Return True when ``c`` adds to the answer that ``best`` leads.
+
+        Another source's sentence adds when its source is nearly as good and it is as close
+        to the question as the best sentence, or when its source is close and it says what
+        the question asks that the chosen sentences do not (``missing``: question terms not
+        covered yet).
+        """
         if not evidence.semantic:  # lexical: the best source's close sentences only
             close = c.lexical >= self.keep_ratio * best.lexical
             return c.source == best.source and close and c.score >= self.keep_ratio * best.score
@@ -76,7 +88,9 @@ class ExtractiveBackend:
         if c.source == best.source:
             return True
         ratio = evidence.sources[c.source].score / max(evidence.sources[best.source].score, 1e-9)
-        return ratio >= self.other_source_ratio and c.semantic >= best.semantic
+        if c.semantic >= best.semantic and ratio >= self.other_source_ratio:
+            return True
+        return ratio >= self.complement_ratio and bool(missing & set(terms(c.text)))
 
 
 def _cite(sentence: str, n: int) -> str:
