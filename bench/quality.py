@@ -63,24 +63,33 @@ METRICS = ("recall_at_1", "recall_at_10", "ndcg_at_10")
 
 @dataclass(frozen=True)
 class Fusion:
-    """One fused configuration: channel weights and the RRF constant."""
+    """One fused configuration: method, channel weights and the RRF constant (rrf only)."""
 
     weights: dict[str, float]
     rrf_k: int
+    method: str = "rrf"
 
     @property
     def name(self) -> str:
         weights = ",".join(f"{c}={w:g}" for c, w in self.weights.items())
-        return f"fused {weights} k{self.rrf_k}"
+        tail = f"k{self.rrf_k}" if self.method == "rrf" else self.method
+        return f"fused {weights} {tail}"
 
 
-def parse_fusions(weights: str, rrf_ks: str) -> list[Fusion]:
-    """``"bm25=1,text=1;bm25=0.5,text=1"`` x ``"20,60"`` -> every combination."""
+def parse_fusions(weights: str, rrf_ks: str, methods: str = "rrf") -> list[Fusion]:
+    """``"bm25=1,text=1;bm25=0.5,text=1"`` x ``"20,60"`` x ``"rrf,minmax"`` -> every combination.
+
+    rrf_k only varies rrf: a score-based method appears once per weight set.
+    """
     sets = []
     for group in filter(None, (g.strip() for g in weights.split(";"))):
         pairs = (item.split("=") for item in group.split(","))
         sets.append({c.strip(): float(w) for c, w in pairs})
-    return [Fusion(w, int(k)) for w in sets for k in rrf_ks.split(",") if k.strip()]
+    ks = [int(k) for k in rrf_ks.split(",") if k.strip()]
+    fusions = []
+    for method in filter(None, (m.strip() for m in methods.split(","))):
+        fusions += [Fusion(w, k, method) for w in sets for k in (ks if method == "rrf" else ks[:1])]
+    return fusions
 
 
 NOT_APPLICABLE = ("image", "audio")
@@ -151,14 +160,19 @@ def evaluate(
     rt: Runtime, labels: Sequence[Label], ids: Mapping[str, str], fusions: Sequence[Fusion]
 ) -> dict[str, Scores]:
     """Return the scores of each single channel and of every fused configuration."""
-    runs = [(name, weights, 60) for name, weights in SINGLES.items()]
-    runs += [(f.name, f.weights, f.rrf_k) for f in fusions]
+    runs = [(name, Fusion(weights, 60)) for name, weights in SINGLES.items()]
+    runs += [(f.name, f) for f in fusions]
     results: dict[str, Scores] = {}
-    for run, weights, rrf_k in runs:
+    for run, fusion in runs:
         ranks = []
         for label in labels:
             query = Query(
-                collections=[COLLECTION], text=label.query, k=K, weights=weights, rrf_k=rrf_k
+                collections=[COLLECTION],
+                text=label.query,
+                k=K,
+                weights=fusion.weights,
+                rrf_k=fusion.rrf_k,
+                fusion=fusion.method,
             )
             result = rt.retriever.search(query)
             if result.degraded:
@@ -301,13 +315,16 @@ def main() -> None:
     )
     parser.add_argument("--rrf-k", default="60", help="RRF constants, comma-separated: 20,60")
     parser.add_argument(
+        "--methods", default="rrf", help="fusion methods, comma-separated: rrf,minmax,dbsf"
+    )
+    parser.add_argument(
         "--stemming",
         choices=("off", "on", "both"),
         default="off",
         help="BM25 stemming + stop words (each setting is its own ingestion)",
     )
     args = parser.parse_args()
-    fusions = parse_fusions(args.weights, args.rrf_k)
+    fusions = parse_fusions(args.weights, args.rrf_k, args.methods)
     stems = {"off": [False], "on": [True], "both": [False, True]}[args.stemming]
     warnings.filterwarnings("ignore", category=XMLParsedAsHTMLWarning)  # XHTML pages, in ingest
     figures = {}

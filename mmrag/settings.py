@@ -165,6 +165,23 @@ class Settings(BaseSettings):
     )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
 
+    # Fusion method and reranker (retrieve/; a collection's tuned fusion overrides these).
+    fusion_method: Literal["rrf", "minmax", "dbsf"] = Field(
+        default="rrf",
+        description="rrf (weighted reciprocal rank), minmax (convex combination of min-max "
+        "normalised scores) or dbsf (scores normalised by mean +- 3 sigma).",
+    )
+    rerank_model: str | None = Field(
+        default=None,
+        description="Cross-encoder reranker (sentence-transformers) by hub id or local path; "
+        "unset: no reranking.",
+    )
+    rerank_top_n: int = Field(default=30, ge=1, le=1000, description="Fused hits reranked.")
+    tune_queries: int = Field(default=200, ge=10, description="Queries `mmrag tune` builds.")
+    tune_passages: int = Field(
+        default=3000, ge=50, description="Passages `mmrag tune` indexes around its queries."
+    )
+
     # Observability.
     metrics: bool = Field(default=True, description="Serve /metrics and time requests.")
     docs_public: bool = Field(

@@ -1,4 +1,4 @@
-"""Query -> ranked, hydrated hits: channels run concurrently, weighted RRF, hydration."""
+"""Query -> ranked, hydrated hits: channels run concurrently, fusion, rerank, hydration."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from mmrag.catalog.documents import segments_by_id
 from mmrag.domain import Hit
 from mmrag.errors import MmragError, from_engine
 from retrieve.channels import ChannelHit, ChannelRun, NotApplicable, run_bm25, run_space
-from retrieve.fusion import fuse_rrf
+from retrieve.fusion import fuse
 from retrieve.query import Query
 from retrieve.spans import merge_into
 
@@ -139,10 +139,11 @@ class Retriever:
         timings: dict[str, float],
     ) -> list[Hit]:
         started = time.perf_counter()
-        fused = fuse_rrf(
-            {name: [h.segment_id for h in hits] for name, hits in rankings.items()},
-            k=query.rrf_k,
+        fused = fuse(
+            query.fusion,
+            {name: [(h.segment_id, h.score) for h in hits] for name, hits in rankings.items()},
             weights=query.weights,
+            rrf_k=query.rrf_k,
         )
         scores = {name: {h.segment_id: h.score for h in hits} for name, hits in rankings.items()}
         fused_at = time.perf_counter()
