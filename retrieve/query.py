@@ -40,6 +40,7 @@ class Query:
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     rrf_k: int = 60
     fusion: str = "rrf"  # one of retrieve.fusion.FUSION_METHODS
+    rerank: bool = True  # False: skip the reranker even when one is configured
     group_by_document: bool = False
     explain: bool = False
     merge_span_s: float = 0.0

@@ -80,6 +80,9 @@ class SearchIn(Strict):
         description="Fusion method, weights and rrf_k; overrides 'channels' and 'rrf_k'; "
         "default: the collection's tuned fusion, else the fusion_method setting.",
     )
+    rerank: bool = Field(
+        default=True, description="False skips the reranker (when rerank_model is set)."
+    )
     group_by_document: bool = False
     explain: bool = False
     merge_span_s: float | None = Field(
@@ -102,7 +105,6 @@ class SearchIn(Strict):
         if self.collection and self.collection not in names:
             names.insert(0, self.collection)
         return names
-
 
 
 def build_query(
@@ -133,6 +135,7 @@ def build_query(
         weights=fusion.weights,
         rrf_k=fusion.rrf_k,
         fusion=fusion.method,
+        rerank=body.rerank,
         group_by_document=body.group_by_document,
         explain=body.explain,
         merge_span_s=settings.merge_span_seconds
