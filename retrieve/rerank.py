@@ -101,7 +101,7 @@ def load_cross_encoder(settings: Settings) -> Scorer:
             f"reranker {source!r} lacks trained weights for {watch.newly_initialised}: it is "
             f"not a cross-encoder checkpoint; {fix}"
         )
-    return model  # type: ignore[return-value]
+    return model
 
 
 class _InitWatch(logging.Handler):

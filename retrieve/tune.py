@@ -124,6 +124,16 @@ def evaluate(
     )
 
 
+def require_passages(collection: str, passages: int) -> None:
+    """Raise Conflict (409) when ``passages`` are too few to tune on."""
+    if passages < MIN_PASSAGES:
+        raise Conflict(
+            f"collection {collection!r} holds {passages} indexed text passages; tuning needs "
+            f"at least {MIN_PASSAGES}",
+            code="collection_too_small",
+        )
+
+
 def tune_collection(
     catalog: Catalog,
     text_space: Callable[[], Space],
@@ -136,12 +146,7 @@ def tune_collection(
     Conflict (409) when the collection holds too few passages or sentences to probe with.
     """
     passages = load_passages(catalog, collection)
-    if len(passages) < MIN_PASSAGES:
-        raise Conflict(
-            f"collection {collection!r} holds {len(passages)} text passages; tuning needs at "
-            f"least {MIN_PASSAGES}",
-            code="collection_too_small",
-        )
+    require_passages(collection, len(passages))
     probes, corpus = sample_probes(passages, settings.tune_queries, settings.tune_passages)
     if len(probes) < MIN_PROBES:
         raise Conflict(

@@ -19,7 +19,8 @@ from mmrag.catalog import collections
 from mmrag.catalog.db import Catalog
 from mmrag.errors import Conflict, MmragError
 from mmrag.settings import Settings
-from retrieve.tune import TuneReport, tune_collection
+from retrieve.tune import TuneReport, require_passages, tune_collection
+from retrieve.tune_probes import count_passages
 
 STALE_SECONDS = 600.0
 RUNNING = ("queued", "running")
@@ -37,7 +38,8 @@ def tune_state(catalog: Catalog, collection: str) -> dict[str, Any] | None:
 
 
 def start_tune(catalog: Catalog, collection: str) -> dict[str, Any]:
-    """Record a queued tune run and return it; Conflict if one is still running."""
+    """Record a queued tune run and return it; Conflict if one runs or passages are too few."""
+    require_passages(collection, count_passages(catalog, collection))
     with catalog.session() as session:
         row = collections.get_collection(session, collection)
         last = row.settings.get("tune") or {}
