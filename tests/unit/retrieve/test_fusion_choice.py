@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mmrag.errors import BadInput
 from mmrag.settings import Settings
-from retrieve.request import SearchIn, build_query
+from retrieve.query import Query
+from retrieve.request import QueryIn, SearchIn, build_query
 
 TUNED = {"method": "minmax", "weights": {"bm25": 0.3, "text": 1.0}, "rrf_k": 20}
 
 
-def _query(tmp_path: Path, stored: list, **body: object):  # type: ignore[no-untyped-def]
+def _query(tmp_path: Path, stored: list[dict[str, Any] | None], **body: Any) -> Query:
     settings = Settings(data_dir=tmp_path, channel_weights={"bm25": 1.0, "text": 1.0, "image": 1})
-    request = SearchIn(collection="c", query={"text": "x"}, **body)
+    request = SearchIn(collection="c", query=QueryIn(text="x"), **body)
     return build_query(request, None, None, settings, {}, stored)
 
 
@@ -55,7 +57,9 @@ def test_the_request_overrides_field_by_field(tmp_path: Path) -> None:
         ({"rrf_k": 0}, "bad_rrf_k"),
     ],
 )
-def test_bad_fusion_is_refused_with_a_code(tmp_path: Path, fusion: dict, code: str) -> None:
+def test_bad_fusion_is_refused_with_a_code(
+    tmp_path: Path, fusion: dict[str, Any], code: str
+) -> None:
     with pytest.raises(BadInput) as caught:
         _query(tmp_path, [None], fusion=fusion)
     assert caught.value.code == code and caught.value.status == 422
