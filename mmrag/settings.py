@@ -159,15 +159,17 @@ class Settings(BaseSettings):
     bm25_stopwords: bool = Field(default=False, description="Drop English stop words.")
 
     # Retrieval defaults (a request's "channels" and "rrf_k" override them).
+    # Defaults chosen by bench/quality.py across its corpora and forms (bench/README.md):
+    # minmax with bm25 at half the text space's weight beat RRF 1:1 k60 on every one.
     channel_weights: dict[str, float] = Field(
-        default_factory=lambda: dict.fromkeys(CHANNELS, 1.0),
-        description="RRF weight per channel when a search names none; 0 turns one off.",
+        default_factory=lambda: {**dict.fromkeys(CHANNELS, 1.0), "bm25": 0.5},
+        description="Fusion weight per channel when a search names none; 0 turns one off.",
     )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
 
     # Fusion method and reranker (retrieve/; a collection's tuned fusion overrides these).
     fusion_method: Literal["rrf", "minmax", "dbsf"] = Field(
-        default="rrf",
+        default="minmax",
         description="rrf (weighted reciprocal rank), minmax (convex combination of min-max "
         "normalised scores) or dbsf (scores normalised by mean +- 3 sigma).",
     )
