@@ -171,6 +171,8 @@ def test_the_reranker_reorders_the_fused_top_n(settings: Settings) -> None:
         query = Query(collections=["plant"], text="pump valve pipe", k=8, weights={"bm25": 1})
         reranked = retriever.search(query).hits
         plain = Retriever(rt.catalog, rt.indexes).search(query).hits
+        missing = settings.model_copy(update={"rerank_model": "nobody/no-such-reranker"})
+        broken = Retriever(rt.catalog, rt.indexes, reranker=Reranker(missing)).search(query)
     finally:
         rt.close()
     lengths = [len(h.segment.text) for h in reranked]
@@ -180,3 +182,6 @@ def test_the_reranker_reorders_the_fused_top_n(settings: Settings) -> None:
     assert [len(h.segment.text) for h in plain] != lengths  # it did reorder
     assert [h.channel_ranks["rerank"] for h in reranked] == list(range(1, len(reranked) + 1))
     assert "rerank" not in plain[0].channel_ranks
+    # A reranker that cannot load leaves the fused order and says so.
+    assert [h.segment.id for h in broken.hits] == [h.segment.id for h in plain]
+    assert [d for d in broken.degraded if d.startswith("rerank: ")], broken.degraded
