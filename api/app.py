@@ -39,7 +39,9 @@ def create_app(settings: Settings | None = None, doorbell: Doorbell | None = Non
         # `mmrag serve` refuses these; started another way, the app says so (and /readyz).
         for reason in impossible_modes(settings):
             log.error("this deployment cannot work: %s", reason)
-        state = app.state.service = ServiceState.open(settings, doorbell or open_doorbell(settings))
+        state = app.state.service = ServiceState.open(
+            settings, doorbell or open_doorbell(settings)
+        )
         app.state.key_check = state.key_check
         # Load the query encoders in the background: the first search need not pay for them,
         # and /readyz reports each space as loading, up, or disabled with its reason.

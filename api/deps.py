@@ -70,3 +70,4 @@ RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
 DoorbellDep = Annotated[Doorbell, Depends(get_doorbell)]
 IntakeDep = Annotated[Intake, Depends(get_intake)]
 AnswerBackendsDep = Annotated[BackendRegistry, Depends(get_answer_backends)]
+
