@@ -178,7 +178,7 @@ class Settings(BaseSettings):
         description="Cross-encoder reranker (sentence-transformers) by hub id or local path; "
         "unset: no reranking.",
     )
-    rerank_top_n: int = Field(default=30, ge=1, le=1000, description="Fused hits reranked.")
+    rerank_top_n: int = Field(default=10, ge=1, le=1000, description="Fused hits reranked.")
     tune_queries: int = Field(default=200, ge=10, description="Queries `mmrag tune` builds.")
     tune_passages: int = Field(
         default=3000, ge=50, description="Passages `mmrag tune` indexes around its queries."
