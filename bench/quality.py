@@ -203,6 +203,9 @@ def evaluate(
                 raise SystemExit(f"{run}: degraded channels: {result.degraded}")
             ranks.append(first_relevant_rank(result.hits, label, ids[label.source]))
         results[run] = score(ranks)
+        for corpus in sorted({label.corpus for label in labels}):  # "CORPUS|run": one corpus
+            mine = [r for r, label in zip(ranks, labels, strict=True) if label.corpus == corpus]
+            results[f"{corpus}|{run}"] = score(mine)
     return results
 
 
@@ -280,41 +283,53 @@ def print_table(form: str, results: Mapping[str, Scores], counts: Mapping[str, i
         "(R@1 / R@10 / nDCG@10)   fused >= best single on"
     )
     for run, s in results.items():
+        if "|" in run:  # one corpus's share: in the before/after table
+            continue
         ratios = " / ".join(f"{_ratio(getattr(s, m), getattr(best, m)):.3f}" for m in METRICS)
         figures = f"{s.recall_at_1:>6.3f} {s.recall_at_10:>6.3f} {s.ndcg_at_10:>8.3f}"
         mark = "" if run in SINGLES else "   " + _marks(results, run)
         print(f"{run:<30} {figures}   {ratios}{mark}")
     for name in NOT_APPLICABLE:
         print(f"{name:<30} {'n/a':>6} {'n/a':>6} {'n/a':>8}   text corpus, no real weights offline")
-    for run in results:
+    for run in (r for r in results if "|" not in r):
         if run not in SINGLES:
             print(f"{run}: {verdict(results, run)}")
 
 
 def print_before_after(figures: Mapping[str, Mapping[str, Mapping[str, float]]]) -> None:
-    """One table: best single channel, before, default and tuned fusion on every run."""
+    """One table: best single channel, before, default and tuned fusion per run and corpus."""
     print("\n== before/after per run: R@1 / R@10 / nDCG@10 (margin over the best single channel)")
-    for key, runs in figures.items():
-        best = {m: max(runs[s][m] for s in SINGLES) for m in METRICS}
-        print(f"{key}: best single " + " / ".join(f"{best[m]:.3f}" for m in METRICS))
-        for name, f in runs.items():
-            if not name.startswith(REFERENCES):
-                continue
-            cells = " / ".join(f"{f[m]:.3f} ({f[m] - best[m]:+.3f})" for m in METRICS)
-            print(f"  {name:<34} {cells}")
-        default = next((f for n, f in runs.items() if n.startswith("default")), None)
-        tuned = next((f for n, f in runs.items() if n.startswith("tuned")), None)
-        if default is not None:
-            met = all(default[m] >= best[m] + 0.03 for m in METRICS[1:]) and (
-                default[METRICS[0]] >= best[METRICS[0]]
-            )
-            print(f"  default >= best single + 0.03 (R@10, nDCG@10) and R@1 >= best: {met}")
-        if default is not None and tuned is not None:
-            worse = [m for m in METRICS if tuned[m] < default[m]]
-            print(
-                f"  tuned >= default on every metric: {not worse}"
-                + (f" (below on {worse})" if worse else "")
-            )
+    for form, everything in figures.items():
+        corpora = sorted({name.split("|")[0] for name in everything if "|" in name})
+        print_references(form, {n: f for n, f in everything.items() if "|" not in n})
+        for corpus in corpora:
+            prefix = f"{corpus}|"
+            mine = {n[len(prefix) :]: f for n, f in everything.items() if n.startswith(prefix)}
+            print_references(f"{form} / {corpus}", mine)
+
+
+def print_references(key: str, runs: Mapping[str, Mapping[str, float]]) -> None:
+    """Print the before/default/tuned rows of one run (or one corpus of it)."""
+    best = {m: max(runs[s][m] for s in SINGLES) for m in METRICS}
+    print(f"{key}: best single " + " / ".join(f"{best[m]:.3f}" for m in METRICS))
+    for name, f in runs.items():
+        if not name.startswith(REFERENCES):
+            continue
+        cells = " / ".join(f"{f[m]:.3f} ({f[m] - best[m]:+.3f})" for m in METRICS)
+        print(f"  {name:<34} {cells}")
+    default = next((f for n, f in runs.items() if n.startswith("default")), None)
+    tuned = next((f for n, f in runs.items() if n.startswith("tuned")), None)
+    if default is not None:
+        met = all(default[m] >= best[m] + 0.03 for m in METRICS[1:]) and (
+            default[METRICS[0]] >= best[METRICS[0]]
+        )
+        print(f"  default >= best single + 0.03 (R@10, nDCG@10) and R@1 >= best: {met}")
+    if default is not None and tuned is not None:
+        worse = [m for m in METRICS if tuned[m] < default[m]]
+        print(
+            f"  tuned >= default on every metric: {not worse}"
+            + (f" (below on {worse})" if worse else "")
+        )
 
 
 def _best_single(results: Mapping[str, Scores], metric: str) -> float:
