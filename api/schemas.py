@@ -46,12 +46,39 @@ class CollectionIn(Strict):
     )
 
 
+class FusionOut(BaseModel):
+    method: str = Field(description="rrf, minmax or dbsf.")
+    weights: dict[str, float]
+    rrf_k: int
+    source: str = Field(description="'tuned' (mmrag tune) or 'settings' (the defaults).")
+
+
 class CollectionOut(BaseModel):
     name: str
     created_at: UtcDatetime
     documents: int
     last_added_at: UtcDatetime | None = None  # newest document (the UI picks it by default)
     metadata_fields: dict[str, str] = Field(default_factory=dict)
+    fusion: FusionOut | None = Field(
+        default=None, description="The fusion its searches use unless they name one."
+    )
+
+
+class TuneOut(BaseModel):
+    """A tune run: queued, running (phase, done of total), done (result) or failed (error)."""
+
+    id: str
+    status: str
+    phase: str | None = None
+    done: int | None = None
+    total: int | None = None
+    created_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    error: ErrorDetail | None = None
+    result: dict[str, Any] | None = Field(
+        default=None, description="Every candidate's recall@1/@10, nDCG@10 and the winner."
+    )
 
 
 class DocumentRef(BaseModel):

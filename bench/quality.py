@@ -51,6 +51,7 @@ from mmrag.catalog.models import DocumentRow
 from mmrag.domain import Hit, Stage
 from mmrag.settings import Settings
 from retrieve.query import Query
+from retrieve.tune_job import run_tune
 from workers.bulk import accept
 from workers.pipeline import run_stage
 from workers.runtime import Runtime
@@ -63,27 +64,59 @@ METRICS = ("recall_at_1", "recall_at_10", "ndcg_at_10")
 
 @dataclass(frozen=True)
 class Fusion:
-    """One fused configuration: channel weights and the RRF constant."""
+    """One fused configuration: method, channel weights and the RRF constant (rrf only)."""
 
     weights: dict[str, float]
     rrf_k: int
+    method: str = "rrf"
+    label: str = ""  # names a reference run: before, default, tuned
 
     @property
     def name(self) -> str:
+        if self.label:
+            return self.label
         weights = ",".join(f"{c}={w:g}" for c, w in self.weights.items())
-        return f"fused {weights} k{self.rrf_k}"
+        tail = f"k{self.rrf_k}" if self.method == "rrf" else self.method
+        return f"fused {weights} {tail}"
 
 
-def parse_fusions(weights: str, rrf_ks: str) -> list[Fusion]:
-    """``"bm25=1,text=1;bm25=0.5,text=1"`` x ``"20,60"`` -> every combination."""
+def parse_fusions(weights: str, rrf_ks: str, methods: str = "rrf") -> list[Fusion]:
+    """``"bm25=1,text=1;bm25=0.5,text=1"`` x ``"20,60"`` x ``"rrf,minmax"`` -> every combination.
+
+    rrf_k only varies rrf: a score-based method appears once per weight set.
+    """
     sets = []
     for group in filter(None, (g.strip() for g in weights.split(";"))):
         pairs = (item.split("=") for item in group.split(","))
         sets.append({c.strip(): float(w) for c, w in pairs})
-    return [Fusion(w, int(k)) for w in sets for k in rrf_ks.split(",") if k.strip()]
+    ks = [int(k) for k in rrf_ks.split(",") if k.strip()]
+    fusions = []
+    for method in filter(None, (m.strip() for m in methods.split(","))):
+        fusions += [Fusion(w, k, method) for w in sets for k in (ks if method == "rrf" else ks[:1])]
+    return fusions
 
 
 NOT_APPLICABLE = ("image", "audio")
+# The fusion every search used before score fusion and tuning (weighted RRF, 1:1, k=60).
+BEFORE = Fusion({"bm25": 1.0, "text": 1.0}, 60, "rrf", label="before (rrf 1:1 k60)")
+REFERENCES = ("before", "default", "tuned")
+
+
+def default_fusion(settings: Settings) -> Fusion:
+    """Return the fusion an untuned collection gets from the settings' defaults."""
+    weights = {c: settings.channel_weights.get(c, 0.0) for c in ("bm25", "text")}
+    tail = f"k{settings.rrf_k}" if settings.fusion_method == "rrf" else ""
+    ratio = f"{weights['bm25']:g}:{weights['text']:g}"
+    label = f"default ({settings.fusion_method} {ratio}{' ' + tail if tail else ''})"
+    return Fusion(weights, settings.rrf_k, settings.fusion_method, label=label)
+
+
+def tuned_fusion(rt: Runtime, settings: Settings) -> Fusion:
+    """Run ``mmrag tune``'s code on the collection (no labels used); return its choice."""
+    winner = run_tune(
+        rt.catalog, lambda: rt.indexes.spaces.get("text"), settings, COLLECTION
+    ).winner
+    return Fusion(winner.weights, winner.rrf_k, winner.method, label=f"tuned ({winner.name})")
 
 
 @dataclass(frozen=True)
@@ -151,30 +184,45 @@ def evaluate(
     rt: Runtime, labels: Sequence[Label], ids: Mapping[str, str], fusions: Sequence[Fusion]
 ) -> dict[str, Scores]:
     """Return the scores of each single channel and of every fused configuration."""
-    runs = [(name, weights, 60) for name, weights in SINGLES.items()]
-    runs += [(f.name, f.weights, f.rrf_k) for f in fusions]
+    runs = [(name, Fusion(weights, 60)) for name, weights in SINGLES.items()]
+    runs += [(f.name, f) for f in fusions]
     results: dict[str, Scores] = {}
-    for run, weights, rrf_k in runs:
+    for run, fusion in runs:
         ranks = []
         for label in labels:
             query = Query(
-                collections=[COLLECTION], text=label.query, k=K, weights=weights, rrf_k=rrf_k
+                collections=[COLLECTION],
+                text=label.query,
+                k=K,
+                weights=fusion.weights,
+                rrf_k=fusion.rrf_k,
+                fusion=fusion.method,
             )
             result = rt.retriever.search(query)
             if result.degraded:
                 raise SystemExit(f"{run}: degraded channels: {result.degraded}")
             ranks.append(first_relevant_rank(result.hits, label, ids[label.source]))
         results[run] = score(ranks)
+        for corpus in sorted({label.corpus for label in labels}):  # "CORPUS|run": one corpus
+            mine = [r for r, label in zip(ranks, labels, strict=True) if label.corpus == corpus]
+            results[f"{corpus}|{run}"] = score(mine)
     return results
 
 
 def run_form(
-    form: str, workdir: Path, fusions: Sequence[Fusion], *, stemming: bool = False
+    form: str,
+    workdir: Path,
+    fusions: Sequence[Fusion],
+    *,
+    stemming: bool = False,
+    tune: bool = True,
 ) -> tuple[dict[str, Scores], dict[str, int]]:
     """Build, ingest (or reuse a finished ingestion in ``workdir``) and evaluate one form.
 
     ``stemming`` turns on ``bm25_stemming`` and ``bm25_stopwords``; it changes the BM25
-    index's tokenization, so it gets its own data directory (``FORM-stem``).
+    index's tokenization, so it gets its own data directory (``FORM-stem``). Besides
+    ``fusions``, every run evaluates :data:`BEFORE`, the settings' default fusion and (with
+    ``tune``) what ``mmrag tune`` chooses for the collection from its own passages.
     """
     pages, labels = build(form)
     data_dir = workdir / (f"{form}-stem" if stemming else form)
@@ -209,7 +257,12 @@ def run_form(
         "reused": reuse,
         "stemming": stemming,
     }
-    return evaluate(rt, labels, ids, fusions), counts
+    references = [BEFORE, default_fusion(settings)]
+    if tune:
+        started = time.perf_counter()
+        references.append(tuned_fusion(rt, settings))
+        counts["tune_seconds"] = round(time.perf_counter() - started, 1)
+    return evaluate(rt, labels, ids, [*references, *fusions]), counts
 
 
 def print_table(form: str, results: Mapping[str, Scores], counts: Mapping[str, int]) -> None:
@@ -230,15 +283,53 @@ def print_table(form: str, results: Mapping[str, Scores], counts: Mapping[str, i
         "(R@1 / R@10 / nDCG@10)   fused >= best single on"
     )
     for run, s in results.items():
+        if "|" in run:  # one corpus's share: in the before/after table
+            continue
         ratios = " / ".join(f"{_ratio(getattr(s, m), getattr(best, m)):.3f}" for m in METRICS)
         figures = f"{s.recall_at_1:>6.3f} {s.recall_at_10:>6.3f} {s.ndcg_at_10:>8.3f}"
         mark = "" if run in SINGLES else "   " + _marks(results, run)
         print(f"{run:<30} {figures}   {ratios}{mark}")
     for name in NOT_APPLICABLE:
         print(f"{name:<30} {'n/a':>6} {'n/a':>6} {'n/a':>8}   text corpus, no real weights offline")
-    for run in results:
+    for run in (r for r in results if "|" not in r):
         if run not in SINGLES:
             print(f"{run}: {verdict(results, run)}")
+
+
+def print_before_after(figures: Mapping[str, Mapping[str, Mapping[str, float]]]) -> None:
+    """One table: best single channel, before, default and tuned fusion per run and corpus."""
+    print("\n== before/after per run: R@1 / R@10 / nDCG@10 (margin over the best single channel)")
+    for form, everything in figures.items():
+        corpora = sorted({name.split("|")[0] for name in everything if "|" in name})
+        print_references(form, {n: f for n, f in everything.items() if "|" not in n})
+        for corpus in corpora:
+            prefix = f"{corpus}|"
+            mine = {n[len(prefix) :]: f for n, f in everything.items() if n.startswith(prefix)}
+            print_references(f"{form} / {corpus}", mine)
+
+
+def print_references(key: str, runs: Mapping[str, Mapping[str, float]]) -> None:
+    """Print the before/default/tuned rows of one run (or one corpus of it)."""
+    best = {m: max(runs[s][m] for s in SINGLES) for m in METRICS}
+    print(f"{key}: best single " + " / ".join(f"{best[m]:.3f}" for m in METRICS))
+    for name, f in runs.items():
+        if not name.startswith(REFERENCES):
+            continue
+        cells = " / ".join(f"{f[m]:.3f} ({f[m] - best[m]:+.3f})" for m in METRICS)
+        print(f"  {name:<34} {cells}")
+    default = next((f for n, f in runs.items() if n.startswith("default")), None)
+    tuned = next((f for n, f in runs.items() if n.startswith("tuned")), None)
+    if default is not None:
+        met = all(default[m] >= best[m] + 0.03 for m in METRICS[1:]) and (
+            default[METRICS[0]] >= best[METRICS[0]]
+        )
+        print(f"  default >= best single + 0.03 (R@10, nDCG@10) and R@1 >= best: {met}")
+    if default is not None and tuned is not None:
+        worse = [m for m in METRICS if tuned[m] < default[m]]
+        print(
+            f"  tuned >= default on every metric: {not worse}"
+            + (f" (below on {worse})" if worse else "")
+        )
 
 
 def _best_single(results: Mapping[str, Scores], metric: str) -> float:
@@ -296,10 +387,16 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
         "--weights",
-        default="bm25=1,text=1",
-        help='fused weight sets, ";"-separated, e.g. "bm25=1,text=1;bm25=0.5,text=1"',
+        default="",
+        help='extra fused weight sets, ";"-separated, e.g. "bm25=1,text=1;bm25=0.5,text=1"',
+    )
+    parser.add_argument(
+        "--no-tune", action="store_true", help="skip the tuned run (mmrag tune's choice)"
     )
     parser.add_argument("--rrf-k", default="60", help="RRF constants, comma-separated: 20,60")
+    parser.add_argument(
+        "--methods", default="rrf", help="fusion methods, comma-separated: rrf,minmax,dbsf"
+    )
     parser.add_argument(
         "--stemming",
         choices=("off", "on", "both"),
@@ -307,7 +404,7 @@ def main() -> None:
         help="BM25 stemming + stop words (each setting is its own ingestion)",
     )
     args = parser.parse_args()
-    fusions = parse_fusions(args.weights, args.rrf_k)
+    fusions = parse_fusions(args.weights, args.rrf_k, args.methods)
     stems = {"off": [False], "on": [True], "both": [False, True]}[args.stemming]
     warnings.filterwarnings("ignore", category=XMLParsedAsHTMLWarning)  # XHTML pages, in ingest
     figures = {}
@@ -316,7 +413,9 @@ def main() -> None:
         try:
             for stemming in stems:
                 for form in args.forms:
-                    results, counts = run_form(form, workdir, fusions, stemming=stemming)
+                    results, counts = run_form(
+                        form, workdir, fusions, stemming=stemming, tune=not args.no_tune
+                    )
                     print_table(form, results, counts)
                     key = f"{form}-stem" if stemming else form
                     figures[key] = {
@@ -325,10 +424,10 @@ def main() -> None:
                     }
         except MissingPackage as exc:
             raise SystemExit(str(exc)) from None
-    if len(fusions) > 1 or len(figures) > 1:
-        print_summary(
-            {k: {r: v for r, v in f.items() if r != "counts"} for k, f in figures.items()}
-        )
+    scores = {k: {r: v for r, v in f.items() if r != "counts"} for k, f in figures.items()}
+    if fusions:
+        print_summary(scores)
+    print_before_after(scores)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
 

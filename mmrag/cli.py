@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "api.commands",
     "workers.commands",
     "retrieve.commands",
+    "retrieve.tune_command",
     "generate.commands",
     "index.commands",
     "index.model_commands",

@@ -159,11 +159,30 @@ class Settings(BaseSettings):
     bm25_stopwords: bool = Field(default=False, description="Drop English stop words.")
 
     # Retrieval defaults (a request's "channels" and "rrf_k" override them).
+    # Defaults chosen by bench/quality.py across its corpora and forms (bench/README.md):
+    # minmax with bm25 at half the text space's weight beat RRF 1:1 k60 on every one.
     channel_weights: dict[str, float] = Field(
-        default_factory=lambda: dict.fromkeys(CHANNELS, 1.0),
-        description="RRF weight per channel when a search names none; 0 turns one off.",
+        default_factory=lambda: {**dict.fromkeys(CHANNELS, 1.0), "bm25": 0.5},
+        description="Fusion weight per channel when a search names none; 0 turns one off.",
     )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
+
+    # Fusion method and reranker (retrieve/; a collection's tuned fusion overrides these).
+    fusion_method: Literal["rrf", "minmax", "dbsf"] = Field(
+        default="minmax",
+        description="rrf (weighted reciprocal rank), minmax (convex combination of min-max "
+        "normalised scores) or dbsf (scores normalised by mean +- 3 sigma).",
+    )
+    rerank_model: str | None = Field(
+        default=None,
+        description="Cross-encoder reranker (sentence-transformers) by hub id or local path; "
+        "unset: no reranking.",
+    )
+    rerank_top_n: int = Field(default=10, ge=1, le=1000, description="Fused hits reranked.")
+    tune_queries: int = Field(default=200, ge=10, description="Queries `mmrag tune` builds.")
+    tune_passages: int = Field(
+        default=3000, ge=50, description="Passages `mmrag tune` indexes around its queries."
+    )
 
     # Observability.
     metrics: bool = Field(default=True, description="Serve /metrics and time requests.")

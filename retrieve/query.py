@@ -12,6 +12,7 @@ from PIL import Image
 from index.filters import Filter
 from mmrag.domain import CHANNELS
 from mmrag.errors import BadInput
+from retrieve.fusion import FUSION_METHODS
 
 DEFAULT_WEIGHTS: Mapping[str, float] = {name: 1.0 for name in CHANNELS}
 
@@ -38,6 +39,8 @@ class Query:
     where: Filter = field(default_factory=Filter)
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     rrf_k: int = 60
+    fusion: str = "rrf"  # one of retrieve.fusion.FUSION_METHODS
+    rerank: bool = True  # False: skip the reranker even when one is configured
     group_by_document: bool = False
     explain: bool = False
     merge_span_s: float = 0.0
@@ -54,6 +57,11 @@ class Query:
         negative = sorted(name for name, w in self.weights.items() if w < 0)
         if negative:
             raise BadInput(f"channel weights must be >= 0: {negative}", code="bad_weight")
+        if self.fusion not in FUSION_METHODS:
+            raise BadInput(
+                f"unknown fusion method {self.fusion[:40]!r}; known: {', '.join(FUSION_METHODS)}",
+                code="unknown_fusion_method",
+            )
         if self.rrf_k < 1:
             raise BadInput("rrf_k must be >= 1", code="bad_rrf_k")
         if self.merge_span_s < 0:

@@ -8,8 +8,8 @@ the limits in the settings and the metadata fields the collections declare.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
 
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -22,6 +22,7 @@ from mmrag.domain import Modality
 from mmrag.errors import BadInput
 from mmrag.metadata import coerce, to_epoch
 from mmrag.settings import Settings
+from retrieve.fusion_choice import FusionIn, resolve_fusion
 from retrieve.query import AudioClip, Query
 
 QUERY_AUDIO_RATE = 48_000
@@ -74,6 +75,14 @@ class SearchIn(Strict):
     rrf_k: int | None = Field(
         default=None, le=1_000_000, description="RRF constant; default: the rrf_k setting."
     )
+    fusion: FusionIn | None = Field(
+        default=None,
+        description="Fusion method, weights and rrf_k; overrides 'channels' and 'rrf_k'; "
+        "default: the collection's tuned fusion, else the fusion_method setting.",
+    )
+    rerank: bool = Field(
+        default=True, description="False skips the reranker (when rerank_model is set)."
+    )
     group_by_document: bool = False
     explain: bool = False
     merge_span_s: float | None = Field(
@@ -98,20 +107,24 @@ class SearchIn(Strict):
         return names
 
 
-
 def build_query(
     body: SearchIn,
     image: bytes | None,
     audio: bytes | None,
     settings: Settings,
     fields: Mapping[str, str],
+    stored_fusion: Sequence[Mapping[str, Any] | None] = (),
 ) -> Query:
-    """Return the validated Query; ``fields`` are the declared metadata fields (name -> kind)."""
+    """Return the validated Query; ``fields`` are the declared metadata fields (name -> kind).
+
+    ``stored_fusion`` holds each queried collection's tuned fusion (None: none stored).
+    """
     if not 1 <= body.k <= settings.max_k:
         raise BadInput(f"k must be between 1 and {settings.max_k}", code="bad_k")
     text = (body.query.text or "").strip() or None
     if text and len(text) > settings.max_query_chars:
         raise BadInput(f"query.text is longer than {settings.max_query_chars} characters")
+    fusion = resolve_fusion(settings, stored_fusion, body.fusion, body.channels, body.rrf_k)
     return Query(
         collections=body.collection_names(),
         text=text,
@@ -119,8 +132,10 @@ def build_query(
         audio=_audio(audio, settings),
         k=body.k,
         where=build_filter(body.filters, body.collection_names(), fields),
-        weights=dict(settings.channel_weights) if body.channels is None else body.channels,
-        rrf_k=settings.rrf_k if body.rrf_k is None else body.rrf_k,
+        weights=fusion.weights,
+        rrf_k=fusion.rrf_k,
+        fusion=fusion.method,
+        rerank=body.rerank,
         group_by_document=body.group_by_document,
         explain=body.explain,
         merge_span_s=settings.merge_span_seconds

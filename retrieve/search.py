@@ -1,4 +1,4 @@
-"""Query -> ranked, hydrated hits: channels run concurrently, weighted RRF, hydration."""
+"""Query -> ranked, hydrated hits: channels run concurrently, fusion, rerank, hydration."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from mmrag.catalog.db import Catalog
 from mmrag.catalog.documents import segments_by_id
 from mmrag.domain import Hit
 from mmrag.errors import MmragError, from_engine
+from mmrag.settings import Settings
 from retrieve.channels import ChannelHit, ChannelRun, NotApplicable, run_bm25, run_space
-from retrieve.fusion import fuse_rrf
+from retrieve.fusion import Fused, fuse
 from retrieve.query import Query
+from retrieve.rerank import Reranker, RerankerUnavailable
 from retrieve.spans import merge_into
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,14 @@ class Retriever:
     # collections is skipped unloaded, so its model's seconds are not spent for nothing.
     # A server loads it anyway, once, so that a disabled space is reported on every search.
     load_empty_spaces: bool = True
+    # The optional cross-encoder; by default the one ``rerank_model`` names in the settings
+    # the sources were opened with (``index.indexes.Indexes.settings``); unset: no reranking.
+    reranker: Reranker | None = None
+
+    def __post_init__(self) -> None:
+        settings = getattr(self.sources, "settings", None)
+        if self.reranker is None and isinstance(settings, Settings):
+            self.reranker = Reranker(settings)
 
     def search(self, query: Query) -> SearchResult:
         """Return the top ``query.k`` fused hits and the reasons any channel was left out."""
@@ -98,7 +108,7 @@ class Retriever:
         # Channels run concurrently: the slowest encoder bounds encoding, the rest is lookup.
         encode_s = max((run.encode_s for run in runs.values()), default=0.0)
         timings = {"encode": encode_s, "lookup": max(channels_s - encode_s, 0.0)}
-        hits = self._fuse(query, {name: run.hits for name, run in runs.items()}, timings)
+        hits = self._fuse(query, {name: run.hits for name, run in runs.items()}, timings, degraded)
         return SearchResult(hits=hits, degraded=degraded, timings=timings)
 
     def _channel(self, name: str) -> Callable[[Query, int], ChannelRun]:
@@ -137,16 +147,25 @@ class Retriever:
         query: Query,
         rankings: Mapping[str, Sequence[ChannelHit]],
         timings: dict[str, float],
+        degraded: list[str],
     ) -> list[Hit]:
         started = time.perf_counter()
-        fused = fuse_rrf(
-            {name: [h.segment_id for h in hits] for name, hits in rankings.items()},
-            k=query.rrf_k,
+        fused = fuse(
+            query.fusion,
+            {name: [(h.segment_id, h.score) for h in hits] for name, hits in rankings.items()},
             weights=query.weights,
+            rrf_k=query.rrf_k,
         )
         scores = {name: {h.segment_id: h.score for h in hits} for name, hits in rankings.items()}
         fused_at = time.perf_counter()
         timings["fuse"] = fused_at - started
+        if self.reranker is not None and self.reranker.enabled and query.rerank and query.text:
+            try:
+                fused, scores["rerank"] = self._rerank(query.text, fused, self.reranker)
+            except RerankerUnavailable as exc:
+                degraded.append(f"rerank: {exc.message}")
+            timings["rerank"] = time.perf_counter() - fused_at
+            fused_at = time.perf_counter()
         hits: list[Hit] = []
         seen_documents: set[str] = set()
         # Hydrate in slices, best first: usually only the first slice is ever read.
@@ -173,3 +192,33 @@ class Retriever:
                 break
         timings["hydrate"] = time.perf_counter() - fused_at
         return hits
+
+    def _rerank(
+        self, text: str, fused: Fused, reranker: Reranker
+    ) -> tuple[Fused, dict[str, float]]:
+        """Reorder the text hits among the fused top N by the cross-encoder's scores.
+
+        Hits without text (an image, a silent clip) keep their places; the text hits are
+        reordered among the places they held. Each reranked hit gains a ``rerank`` rank.
+        """
+        top_n = reranker.settings.rerank_top_n
+        head, tail = fused[:top_n], fused[top_n:]
+        with self.catalog.session() as session:
+            segments = segments_by_id(session, [item for item, _, _ in head])
+        texts = [
+            (item, segments[item].text)
+            for item, _, _ in head
+            if item in segments and segments[item].text.strip()
+        ]
+        order = reranker.order(text, texts)
+        entries = {item: (score, ranks) for item, score, ranks in head}
+        best_first = iter(order)
+        reranked: Fused = []
+        for rank, (item, score, ranks) in enumerate(head, start=1):
+            if item not in segments or not segments[item].text.strip():
+                reranked.append((item, score, ranks))
+                continue
+            chosen, _ = next(best_first)
+            fused_score, chosen_ranks = entries[chosen]
+            reranked.append((chosen, fused_score, {**chosen_ranks, "rerank": rank}))
+        return reranked + tail, dict(order)

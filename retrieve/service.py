@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mmrag.catalog import collections
 from mmrag.catalog.db import Catalog
 from mmrag.settings import Settings
@@ -9,13 +11,18 @@ from retrieve.request import SearchIn, build_query
 from retrieve.search import Retriever, SearchResult
 
 
-def declared_fields(catalog: Catalog, names: list[str]) -> dict[str, str]:
-    """Return the metadata fields (name -> kind) the collections declare; NotFound if absent."""
+def collection_options(
+    catalog: Catalog, names: list[str]
+) -> tuple[dict[str, str], list[dict[str, Any] | None]]:
+    """Return the collections' declared metadata fields and each one's stored fusion."""
     fields: dict[str, str] = {}
+    stored: list[dict[str, Any] | None] = []
     with catalog.session() as session:
         for name in names:
-            fields.update(collections.metadata_fields(collections.get_collection(session, name)))
-    return fields
+            row = collections.get_collection(session, name)
+            fields.update(collections.metadata_fields(row))
+            stored.append(collections.fusion_settings(row))
+    return fields, stored
 
 
 def search(
@@ -27,5 +34,5 @@ def search(
     audio: bytes | None = None,
 ) -> SearchResult:
     """Validate ``request`` against the settings and the collections, then run it."""
-    fields = declared_fields(catalog, request.collection_names())
-    return retriever.search(build_query(request, image, audio, settings, fields))
+    fields, stored = collection_options(catalog, request.collection_names())
+    return retriever.search(build_query(request, image, audio, settings, fields, stored))

@@ -43,6 +43,8 @@ def readyz(rt: StateDep) -> JSONResponse:
     checks["ocr"] = {"up": ocr_available(), **({"reason": ocr_reason} if ocr_reason else {})}
     checks["speech"] = _speech(rt)
     checks["spaces"] = spaces_report(rt)
+    reranker = rt.retriever.reranker  # optional: reported, never required for readiness
+    checks["rerank"] = reranker.status() if reranker else {"up": False, "state": "off"}
     checks["workers"] = {"live": workers}
     checks["deployment"] = _deployment(rt)
     required = ("catalog", "blobs", "broker", "bm25", "vectors", "deployment")

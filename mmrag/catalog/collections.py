@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -63,6 +64,21 @@ def metadata_fields(row: CollectionRow) -> dict[str, str]:
     """Return the collection's declared (filterable) metadata fields: name -> kind."""
     fields: dict[str, str] = dict(row.settings.get("metadata_fields", {}))
     return fields
+
+
+def fusion_settings(row: CollectionRow) -> dict[str, Any] | None:
+    """Return the fusion ``mmrag tune`` stored (method, weights, rrf_k, ...), or None."""
+    fusion = row.settings.get("fusion")
+    return dict(fusion) if isinstance(fusion, Mapping) else None
+
+
+def store_settings(session: Session, name: str, key: str, value: object) -> None:
+    """Set one key of a collection's settings (None removes it); NotFound if absent."""
+    row = get_collection(session, name)
+    updated = {k: v for k, v in row.settings.items() if k != key}
+    if value is not None:
+        updated[key] = value
+    row.settings = updated  # a new dict: the JSON column is not mutation-tracked
 
 
 def list_collections(session: Session) -> list[CollectionRow]:
