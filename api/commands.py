@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from typing import Annotated
 
 import typer
@@ -27,10 +30,8 @@ def serve(
     worker: Annotated[bool, typer.Option(help="Also run one local worker.")] = True,
 ) -> None:
     """Run the REST API (and, by default, one local worker) until Ctrl-C."""
-    import uvicorn
-
     from api.app import create_app
-    from api.http_protocol import uvicorn_options
+    from api.serving import run_server
     from mmrag.doorbell import open_doorbell
 
     settings = command_settings(data_dir)
@@ -45,15 +46,31 @@ def serve(
     if resent:
         console.print(f"re-announced {resent} documents left unfinished by an earlier run")
     console.print(f"mmrag serving {settings.data_dir} on http://{host}:{port}")
-    with local_worker(settings, enabled=worker):
-        uvicorn.run(
-            create_app(settings, doorbell),
-            host=host,
-            port=port,
-            log_level="info",
-            log_config=None,
-            **uvicorn_options(settings),  # slow clients time out
-        )
+    with local_worker(settings, enabled=worker) as child:
+        app = create_app(settings, doorbell, local_worker=child)
+        started = run_server(app, settings, host, port, child.begin_stop if child else _no_op)
+    _exit_without_waiting_for_model_loads()
+    if not started:
+        raise typer.Exit(code=1)
+
+
+def _no_op() -> None:
+    return None
+
+
+def _exit_without_waiting_for_model_loads() -> None:
+    """Leave now if a model is still loading (a hub download can retry for minutes).
+
+    The API waited ``shutdown_grace_s`` for it already; model libraries abort the
+    interpreter if it finalizes under them, so the process ends without finalizing.
+    """
+    from api.app import SPACE_LOADER
+
+    if any(t.name == SPACE_LOADER and t.is_alive() for t in threading.enumerate()):
+        console.print("exiting while a model is still loading")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _bind_refusal(settings: Settings, host: str) -> str | None:
@@ -69,18 +86,21 @@ def _bind_refusal(settings: Settings, host: str) -> str | None:
 
 
 def _finish_earlier_work(settings: Settings, doorbell: Doorbell) -> int:
-    """Re-announce stranded documents and finish interrupted deletions; return how many."""
+    """Announce what an earlier run left queued, finish interrupted deletions, remove its
+    temp files; return how many documents were announced."""
     from index.indexes import open_indexes
     from index.removal import purge_deleted
     from mmrag.blobs import BlobStore
     from mmrag.catalog.db import Catalog
-    from mmrag.intake import reannounce_strays
+    from mmrag.intake import reannounce_at_start
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog, indexes = Catalog(settings.resolved_catalog_url), open_indexes(settings)
+    blobs = BlobStore(settings.blob_dir)
     try:
-        resent = reannounce_strays(catalog, doorbell, settings.requeue_after_seconds)
-        purge_deleted(catalog, BlobStore(settings.blob_dir), indexes)
+        resent = reannounce_at_start(catalog, doorbell)
+        purge_deleted(catalog, blobs, indexes)
+        blobs.sweep_tmp(settings.tmp_blob_max_age_s)
         return resent
     finally:
         indexes.close()
