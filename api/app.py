@@ -37,10 +37,14 @@ def create_app(
     settings: Settings | None = None,
     doorbell: Doorbell | None = None,
     local_worker: LocalWorker | None = None,
+    *,
+    bounded_shutdown: bool = False,
 ) -> FastAPI:
     """Return the API app; its state is composed at startup and closed at shutdown.
 
     ``local_worker`` is the worker ``mmrag serve`` supervises; /readyz shows its state.
+    ``bounded_shutdown``: stop waiting for a model that is still loading after the grace
+    (the caller then ends the process without finalizing it, as ``mmrag serve`` does).
     """
     settings = settings or get_settings()
 
@@ -62,7 +66,7 @@ def create_app(
         # Model libraries abort the interpreter if it exits while they are still loading;
         # a hub download that retries for minutes is not waited for past the grace (serve
         # then exits without finalizing).
-        loader.join(timeout=settings.shutdown_grace_s)
+        loader.join(timeout=settings.shutdown_grace_s if bounded_shutdown else None)
         if loader.is_alive():
             log.warning("a model is still loading after %.0fs; not waiting for it",
                         settings.shutdown_grace_s)  # fmt: skip

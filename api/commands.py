@@ -47,7 +47,7 @@ def serve(
         console.print(f"re-announced {resent} documents left unfinished by an earlier run")
     console.print(f"mmrag serving {settings.data_dir} on http://{host}:{port}")
     with local_worker(settings, enabled=worker) as child:
-        app = create_app(settings, doorbell, local_worker=child)
+        app = create_app(settings, doorbell, local_worker=child, bounded_shutdown=True)
         started = run_server(app, settings, host, port, child.begin_stop if child else _no_op)
     _exit_without_waiting_for_model_loads()
     if not started:

@@ -3,7 +3,6 @@ API keys on."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -35,8 +34,7 @@ def server(settings: Settings) -> Iterator[tuple[str, str]]:
     try:
         yield base, key
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=60)
+        proc.stop()
 
 
 def test_client_and_remote_cli(server: tuple[str, str], settings: Settings, tmp_path: Path) -> None:
