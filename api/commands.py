@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
-import threading
 from typing import Annotated
 
 import typer
@@ -15,6 +12,7 @@ from mmrag.commandline import (
     DataDir,
     command_settings,
     console,
+    end_process,
     exit_on_error,
     local_worker,
     refuse_impossible_modes,
@@ -49,28 +47,11 @@ def serve(
     with local_worker(settings, enabled=worker) as child:
         app = create_app(settings, doorbell, local_worker=child, bounded_shutdown=True)
         started = run_server(app, settings, host, port, child.begin_stop if child else _no_op)
-    _exit_without_waiting_for_model_loads()
-    if not started:
-        raise typer.Exit(code=1)
+    end_process(0 if started else 1)  # closed: skip the slow interpreter finalization
 
 
 def _no_op() -> None:
     return None
-
-
-def _exit_without_waiting_for_model_loads() -> None:
-    """Leave now if a model is still loading (a hub download can retry for minutes).
-
-    The API waited ``shutdown_grace_s`` for it already; model libraries abort the
-    interpreter if it finalizes under them, so the process ends without finalizing.
-    """
-    from api.app import SPACE_LOADER
-
-    if any(t.name == SPACE_LOADER and t.is_alive() for t in threading.enumerate()):
-        console.print("exiting while a model is still loading")
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
 
 
 def _bind_refusal(settings: Settings, host: str) -> str | None:

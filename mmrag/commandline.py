@@ -7,6 +7,9 @@ root that registers them.
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -86,6 +89,19 @@ def exit_on_error(*also: type[Exception], lead: str = "") -> Iterator[None]:
         fail(exc.code, exc.message, lead=lead)
     except also as exc:
         fail("bad_input", str(exc), lead=lead)
+
+
+def end_process(code: int) -> NoReturn:
+    """End a service command that closed everything, without finalizing the interpreter.
+
+    Finalizing can outlast the shutdown grace (garbage-collecting loaded models took 7 s on
+    a busy machine), and model libraries abort it while a model is still loading (a hub
+    download retrying for minutes, which ``serve`` stops waiting for after the grace).
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def read_file(path: Path | None) -> bytes | None:

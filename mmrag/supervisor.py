@@ -72,8 +72,9 @@ class LocalWorker:
     def begin_stop(self) -> None:
         """Restart no more and ask the child to stop (SIGTERM); the grace starts now."""
         with self._lock:
-            if self._deadline is None:
-                self._deadline = time.monotonic() + self.settings.shutdown_grace_s
+            if self._deadline is not None:  # a second signal: the stop is under way
+                return
+            self._deadline = time.monotonic() + self.settings.shutdown_grace_s
             self._stopping.set()
             if self._child is not None and self._child.poll() is None:
                 self._child.send_signal(signal.SIGTERM)
@@ -89,6 +90,7 @@ class LocalWorker:
                 log.warning("local worker still running after the grace; killing it")
             _kill_group(child.pid)  # pool processes left behind by a forced exit, too
         self._thread.join(timeout=5)
+        log.info("local worker stopped (%s)", child.returncode if child else "never started")
 
     def _supervise(self) -> None:
         backoff = 1.0

@@ -17,6 +17,7 @@ from mmrag.commandline import (
     RemoteUrl,
     command_settings,
     console,
+    end_process,
     exit_on_error,
     local_worker,
     refuse_impossible_modes,
@@ -49,7 +50,7 @@ def worker(
         quiet=True,
     )
     celery_worker.start()
-    raise typer.Exit(code=celery_worker.exitcode or 0)
+    end_process(celery_worker.exitcode or 0)  # stopped: skip the slow interpreter finalization
 
 
 def ingest(
