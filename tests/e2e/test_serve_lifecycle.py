@@ -87,7 +87,7 @@ def queue_unannounced(settings: Settings, files: dict[str, bytes]) -> str:
 def pdfs(tmp_path: Path, count: int) -> dict[str, bytes]:
     return {
         f"d{i}.pdf": write_pdf(
-            tmp_path / f"d{i}.pdf", [f"{i} page {p}" for p in range(6)]
+            tmp_path / f"d{i}.pdf", [f"{i} page {p}" for p in range(2)]
         ).read_bytes()
         for i in range(count)
     }
@@ -127,7 +127,7 @@ def test_serve_announces_left_work_restarts_its_worker_and_stops_on_sigterm(
         assert wait_job(base, up.json()["job_id"])["done"] == 1
         wait_gone(pool | {first})  # the dead worker's pool processes went with it
 
-        files = [("files", (name, data)) for name, data in pdfs(tmp_path, 8).items()]
+        files = [("files", (name, data)) for name, data in pdfs(tmp_path, 6).items()]
         job_id = httpx.post(f"{base}/v1/collections/c/documents", files=files).json()["job_id"]
         while httpx.get(f"{base}/v1/jobs/{job_id}").json()["done"] < 1:
             time.sleep(0.05)
@@ -150,7 +150,7 @@ def test_serve_announces_left_work_restarts_its_worker_and_stops_on_sigterm(
 
 def test_sigterm_to_a_workers_group_mid_job_ends_every_process(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data", shutdown_grace_s=2.0)
-    files = pdfs(tmp_path, 8)
+    files = pdfs(tmp_path, 6)
     job_id = queue_unannounced(settings, files)  # the worker's sweeper announces them
 
     def start_worker() -> subprocess.Popen[bytes]:
