@@ -1,6 +1,7 @@
 """``mmrag serve`` and ``mmrag worker`` as processes: what an earlier run left is announced at
 start, a dead local worker is restarted (and /readyz says so), SIGTERM to a process group ends
-every process of it, and the interrupted job finishes after a restart.
+every process of it, the interrupted job finishes after a restart, and a SIGKILLed serve
+leaves no worker behind.
 
 Cost: three ``serve`` starts, two worker restarts and two worker starts (~40 s quiet)."""
 
@@ -148,9 +149,13 @@ def test_serve_announces_left_work_restarts_its_worker_and_stops_on_sigterm(
     try:
         job = wait_job(base, job_id)
         assert (job["done"], job["failed"]) == (len(files), 0)
+        worker = readyz(base).json()["checks"]["workers"]["local"]["pid"]
+        processes = {worker} | children(worker)
+        proc.kill()  # SIGKILL to serve alone: its worker must not outlive it
+        proc.wait()
+        wait_gone(processes)
     finally:
-        output = proc.stop()
-    assert proc.returncode == 0, output[-3000:]
+        proc.kill_group()
 
 
 def test_sigterm_to_a_workers_group_mid_job_ends_every_process(tmp_path: Path) -> None:
