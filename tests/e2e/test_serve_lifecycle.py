@@ -4,8 +4,8 @@ every process of it, the interrupted job finishes after a restart, and a SIGKILL
 leaves no worker behind.
 
 Cost: two ``serve`` starts with one worker restart, and one ``mmrag worker`` start; each
-processes a handful of two-page PDFs. Not measured on a quiet machine: 218 s and 259 s on
-the shared 2-core machine at a load average of 15-20."""
+processes a handful of two-page PDFs. Not measured on a quiet machine: 134 s and 58 s on
+the shared 2-core machine at a load average of 6-8 (over the suite's budget: trim first)."""
 
 from __future__ import annotations
 
