@@ -4,8 +4,9 @@ every process of it, the interrupted job finishes after a restart, and a SIGKILL
 leaves no worker behind.
 
 Cost: two ``serve`` starts with one worker restart, and one ``mmrag worker`` start; each
-processes a handful of two-page PDFs. Not measured on a quiet machine: 134 s and 58 s on
-the shared 2-core machine at a load average of 6-8 (over the suite's budget: trim first)."""
+processes a handful of two-page PDFs with the text space only. Not measured on a quiet
+machine: 95 s and 33 s on the shared 2-core machine at a load average of 5-7 (over the
+suite's budget)."""
 
 from __future__ import annotations
 
@@ -104,7 +105,11 @@ def test_serve_announces_left_work_restarts_its_worker_and_stops_on_sigterm(
 ) -> None:
     # The sweeper alone would re-announce left documents only after ten minutes.
     settings = make_settings(
-        tmp_path / "data", requeue_after_seconds=600.0, shutdown_grace_s=2.0, worker_nice=0
+        tmp_path / "data",
+        requeue_after_seconds=600.0,
+        shutdown_grace_s=2.0,
+        worker_nice=0,
+        spaces=["text"],
     )
     left_job = queue_unannounced(settings, {"a.txt": b"the grey heron waits"})
     stale, fresh = settings.blob_dir / "tmp" / "stale", settings.blob_dir / "tmp" / "fresh"
@@ -163,7 +168,9 @@ def test_serve_announces_left_work_restarts_its_worker_and_stops_on_sigterm(
 def test_sigterm_to_a_workers_group_mid_job_ends_every_process(tmp_path: Path) -> None:
     """Before MMRAG_SHUTDOWN_GRACE_S the worker and a pool process were still running 90 s
     after this SIGTERM (billiard's pool shutdown waiting on its queue lock)."""
-    settings = make_settings(tmp_path / "data", shutdown_grace_s=2.0, worker_nice=0)
+    settings = make_settings(
+        tmp_path / "data", shutdown_grace_s=2.0, worker_nice=0, spaces=["text"]
+    )
     job_id = queue_unannounced(settings, pdfs(tmp_path, 6))  # the worker's sweeper rings
 
     def report() -> jobs.JobReport:
