@@ -26,12 +26,26 @@ from mmrag import __version__
 from mmrag.deployment import impossible_modes
 from mmrag.doorbell import Doorbell, open_doorbell
 from mmrag.settings import Settings, get_settings
+from mmrag.supervisor import LocalWorker
 
 log = logging.getLogger(__name__)
 
+SPACE_LOADER = "load-spaces"  # the thread that loads query encoders at startup
 
-def create_app(settings: Settings | None = None, doorbell: Doorbell | None = None) -> FastAPI:
-    """Return the API app; its state is composed at startup and closed at shutdown."""
+
+def create_app(
+    settings: Settings | None = None,
+    doorbell: Doorbell | None = None,
+    local_worker: LocalWorker | None = None,
+    *,
+    bounded_shutdown: bool = False,
+) -> FastAPI:
+    """Return the API app; its state is composed at startup and closed at shutdown.
+
+    ``local_worker`` is the worker ``mmrag serve`` supervises; /readyz shows its state.
+    ``bounded_shutdown``: stop waiting for a model that is still loading after the grace
+    (the caller then ends the process without finalizing it, as ``mmrag serve`` does).
+    """
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -40,17 +54,22 @@ def create_app(settings: Settings | None = None, doorbell: Doorbell | None = Non
         for reason in impossible_modes(settings):
             log.error("this deployment cannot work: %s", reason)
         state = app.state.service = ServiceState.open(
-            settings, doorbell or open_doorbell(settings)
+            settings, doorbell or open_doorbell(settings), local_worker
         )
         app.state.key_check = state.key_check
         # Load the query encoders in the background: the first search need not pay for them,
         # and /readyz reports each space as loading, up, or disabled with its reason.
         spaces = state.indexes.spaces
-        loader = threading.Thread(target=spaces.status, name="load-spaces", daemon=True)
+        loader = threading.Thread(target=spaces.status, name=SPACE_LOADER, daemon=True)
         loader.start()
         yield
-        # Model libraries abort the interpreter if it exits while they are still loading.
-        loader.join()
+        # Model libraries abort the interpreter if it exits while they are still loading;
+        # a hub download that retries for minutes is not waited for past the grace (serve
+        # then exits without finalizing).
+        loader.join(timeout=settings.shutdown_grace_s if bounded_shutdown else None)
+        if loader.is_alive():
+            log.warning("a model is still loading after %.0fs; not waiting for it",
+                        settings.shutdown_grace_s)  # fmt: skip
         state.close()
 
     app = FastAPI(

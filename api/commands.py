@@ -12,6 +12,7 @@ from mmrag.commandline import (
     DataDir,
     command_settings,
     console,
+    end_process,
     exit_on_error,
     local_worker,
     refuse_impossible_modes,
@@ -27,11 +28,9 @@ def serve(
     worker: Annotated[bool, typer.Option(help="Also run one local worker.")] = True,
 ) -> None:
     """Run the REST API (and, by default, one local worker) until Ctrl-C."""
-    import uvicorn
-
     from api.announce import announced
     from api.app import create_app
-    from api.http_protocol import uvicorn_options
+    from api.serving import run_server
     from mmrag.doorbell import open_doorbell
 
     settings = command_settings(data_dir)
@@ -46,17 +45,16 @@ def serve(
     if resent:
         console.print(f"re-announced {resent} documents left unfinished by an earlier run")
     console.print(f"mmrag serving {settings.data_dir} on http://{host}:{port}")
-    app = create_app(settings, doorbell)
-    # Once up: the server marker (CLI searches use this server) and what the user needs.
-    with announced(app, settings, host, port, console), local_worker(settings, enabled=worker):
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            log_level="info",
-            log_config=None,
-            **uvicorn_options(settings),  # slow clients time out
-        )
+    with local_worker(settings, enabled=worker) as child:
+        app = create_app(settings, doorbell, local_worker=child, bounded_shutdown=True)
+        # Once up: the server marker (CLI searches use this server) and what the user needs.
+        with announced(app, settings, host, port, console):
+            started = run_server(app, settings, host, port, child.begin_stop if child else _no_op)
+    end_process(0 if started else 1)  # closed: skip the slow interpreter finalization
+
+
+def _no_op() -> None:
+    return None
 
 
 def _bind_refusal(settings: Settings, host: str) -> str | None:
@@ -72,18 +70,21 @@ def _bind_refusal(settings: Settings, host: str) -> str | None:
 
 
 def _finish_earlier_work(settings: Settings, doorbell: Doorbell) -> int:
-    """Re-announce stranded documents and finish interrupted deletions; return how many."""
+    """Announce what an earlier run left queued, finish interrupted deletions, remove its
+    temp files; return how many documents were announced."""
     from index.indexes import open_indexes
     from index.removal import purge_deleted
     from mmrag.blobs import BlobStore
     from mmrag.catalog.db import Catalog
-    from mmrag.intake import reannounce_strays
+    from mmrag.intake import reannounce_at_start
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog, indexes = Catalog(settings.resolved_catalog_url), open_indexes(settings)
+    blobs = BlobStore(settings.blob_dir)
     try:
-        resent = reannounce_strays(catalog, doorbell, settings.requeue_after_seconds)
-        purge_deleted(catalog, BlobStore(settings.blob_dir), indexes)
+        resent = reannounce_at_start(catalog, doorbell)
+        purge_deleted(catalog, blobs, indexes)
+        blobs.sweep_tmp(settings.tmp_blob_max_age_s)
         return resent
     finally:
         indexes.close()

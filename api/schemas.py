@@ -112,6 +112,22 @@ class JobOut(BaseModel):
     )
 
 
+class JobSummaryOut(BaseModel):
+    id: str
+    status: str
+    total: int
+    done: int
+    skipped: int
+    failed: int
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+class JobPage(BaseModel):
+    jobs: list[JobSummaryOut] = Field(description="Newest first.")
+    next_cursor: str | None
+
+
 class SegmentOut(BaseModel):
     id: str
     ordinal: int

@@ -19,6 +19,7 @@ from mmrag.catalog.db import Catalog
 from mmrag.doorbell import Doorbell
 from mmrag.intake import Intake
 from mmrag.settings import Settings
+from mmrag.supervisor import LocalWorker
 from retrieve.search import Retriever
 
 
@@ -31,10 +32,13 @@ class ServiceState:
     blobs: BlobStore
     indexes: Indexes
     doorbell: Doorbell
+    local_worker: LocalWorker | None = None  # the worker `mmrag serve` supervises, if any
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def open(cls, settings: Settings, doorbell: Doorbell) -> ServiceState:
+    def open(
+        cls, settings: Settings, doorbell: Doorbell, local_worker: LocalWorker | None = None
+    ) -> ServiceState:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return cls(
             settings=settings,
@@ -42,6 +46,7 @@ class ServiceState:
             blobs=BlobStore(settings.blob_dir),
             indexes=open_indexes(settings),
             doorbell=doorbell,
+            local_worker=local_worker,
         )
 
     @cached_property

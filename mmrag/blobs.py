@@ -7,12 +7,14 @@ leaves a half-written blob under a valid key.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -121,6 +123,19 @@ class BlobStore:
             if os.path.exists(tmp_name):
                 os.unlink(tmp_name)
             raise
+
+    def sweep_tmp(self, max_age_s: float) -> int:
+        """Remove temp files untouched for ``max_age_s`` (left by killed writers); return count.
+
+        A write in progress touches its file with every chunk, so only abandoned ones go.
+        """
+        cutoff, removed = time.time() - max_age_s, 0
+        for entry in os.scandir(self._tmp):
+            with contextlib.suppress(FileNotFoundError):  # a writer renamed it meanwhile
+                if entry.is_file() and entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    removed += 1
+        return removed
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)

@@ -7,14 +7,13 @@ root that registers them.
 
 from __future__ import annotations
 
+import logging
 import os
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -22,6 +21,9 @@ from rich.console import Console
 
 from mmrag.errors import MmragError
 from mmrag.settings import Settings, get_settings, load_settings
+
+if TYPE_CHECKING:
+    from mmrag.supervisor import LocalWorker
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -89,6 +91,19 @@ def exit_on_error(*also: type[Exception], lead: str = "") -> Iterator[None]:
         fail("bad_input", str(exc), lead=lead)
 
 
+def end_process(code: int) -> NoReturn:
+    """End a service command that closed everything, without finalizing the interpreter.
+
+    Finalizing can outlast the shutdown grace (garbage-collecting loaded models took 7 s on
+    a busy machine), and model libraries abort it while a model is still loading (a hub
+    download retrying for minutes, which ``serve`` stops waiting for after the grace).
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def read_file(path: Path | None) -> bytes | None:
     """Return the bytes of a query file given on the command line (None when not given)."""
     if path is None:
@@ -100,20 +115,16 @@ def read_file(path: Path | None) -> bytes | None:
 
 
 @contextmanager
-def local_worker(settings: Settings, *, enabled: bool) -> Iterator[None]:
-    """Run ``mmrag worker`` on ``settings``' data dir as a child process during the block."""
+def local_worker(settings: Settings, *, enabled: bool) -> Iterator[LocalWorker | None]:
+    """Run a supervised ``mmrag worker`` on ``settings``' data dir during the block."""
     if not enabled:
-        yield
+        yield None
         return
-    command = [sys.executable, "-m", "mmrag", "worker", "--loglevel=WARNING"]
-    command += ["--data-dir", str(settings.data_dir)]
-    child = subprocess.Popen(command, env=dict(os.environ))
+    from mmrag.supervisor import LocalWorker
+
+    child = LocalWorker(settings)
+    child.start()
     try:
-        yield
+        yield child
     finally:
-        child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        child.stop()

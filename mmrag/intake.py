@@ -16,12 +16,15 @@ from typing import Any, BinaryIO
 from mmrag.blobs import BlobStore
 from mmrag.catalog import collections, documents, jobs, leases
 from mmrag.catalog.db import Catalog
+from mmrag.catalog.models import utcnow
 from mmrag.domain import Stage
 from mmrag.doorbell import Doorbell
 from mmrag.errors import MmragError
 from mmrag.settings import Settings
 
 log = logging.getLogger(__name__)
+
+_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -125,10 +128,28 @@ def announce(doorbell: Doorbell, document_ids: Sequence[str]) -> None:
             log.warning("broker unavailable; %s stays queued for the sweeper", document_id)
 
 
-def reannounce_strays(catalog: Catalog, doorbell: Doorbell, requeue_after: float) -> int:
+def reannounce_at_start(catalog: Catalog, doorbell: Doorbell) -> int:
+    """Ring for every document queued before now and every expired lease; return how many.
+
+    Run as a service starts: an earlier run may have committed documents and died before
+    ringing for them, and nothing else would announce them before ``requeue_after_seconds``.
+    A document that does have a message gets a second one, which finds nothing to claim.
+    """
+    started, resent = utcnow(), 0
+    while True:  # each batch is stamped re-enqueued after ``started``, so it is not seen again
+        waited = (utcnow() - started).total_seconds()
+        count = reannounce_strays(catalog, doorbell, waited, limit=_BATCH)
+        resent += count
+        if count < _BATCH:
+            return resent
+
+
+def reannounce_strays(
+    catalog: Catalog, doorbell: Doorbell, requeue_after: float, limit: int = 500
+) -> int:
     """Ring again for documents whose lease expired or that sat queued; return how many."""
     with catalog.session() as session:
-        strays = leases.strays(session, requeue_after=requeue_after)
+        strays = leases.strays(session, requeue_after=requeue_after, limit=limit)
     for stray in strays:
         doorbell.ring(stray.stage, stray.document_id)
     if strays:

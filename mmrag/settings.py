@@ -216,6 +216,24 @@ class Settings(BaseSettings):
     )
     task_max_retries: int = Field(default=5, ge=0)
 
+    # Process lifecycle (mmrag/supervisor.py, workers/shutdown.py): supervision and shutdown.
+    shutdown_grace_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="SIGTERM/Ctrl-C: running tasks get this long, then worker processes "
+        "are killed (their documents are re-run by the sweeper).",
+    )
+    worker_restart_max_backoff_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="`serve` restarts a local worker that died after 1 s, doubling up to this.",
+    )
+    tmp_blob_max_age_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Temp files of interrupted uploads older than this are removed.",
+    )
+
     @field_validator("channel_weights")
     @classmethod
     def _known_channels(cls, value: dict[str, float]) -> dict[str, float]:

@@ -28,7 +28,8 @@ def create_app(settings: Settings) -> Celery:
     if settings.embedded_broker:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     _accept_root_workers()
-    app = Celery("mmrag", broker=settings.resolved_broker_url, include=["workers.tasks"])
+    included = ["workers.tasks", "workers.shutdown"]
+    app = Celery("mmrag", broker=settings.resolved_broker_url, include=included)
     app.conf.update(
         task_queues=[
             Queue(stage.value, Exchange(stage.value), routing_key=stage.value) for stage in Stage

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -16,10 +17,12 @@ from mmrag.commandline import (
     RemoteUrl,
     command_settings,
     console,
+    end_process,
     exit_on_error,
     local_worker,
     refuse_impossible_modes,
 )
+from mmrag.parent_death import exit_with_parent
 
 
 def worker(
@@ -27,8 +30,11 @@ def worker(
     concurrency: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
     queues: Annotated[str, typer.Option(help="Queues to consume.")] = "extract,embed,index",
     loglevel: Annotated[str, typer.Option(help="Log level.")] = "INFO",
+    parent_pid: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Run a Celery worker on the configured broker."""
+    if parent_pid is not None:  # a local worker: it ends with the serve/ingest that started it
+        exit_with_parent(parent_pid, signal.SIGTERM)
     settings = command_settings(data_dir)
     refuse_impossible_modes(settings)
     logs.configure(settings.log_format, loglevel.upper())
@@ -44,7 +50,7 @@ def worker(
         quiet=True,
     )
     celery_worker.start()
-    raise typer.Exit(code=celery_worker.exitcode or 0)
+    end_process(celery_worker.exitcode or 0)  # stopped: skip the slow interpreter finalization
 
 
 def ingest(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 
 from index.removal import purge_deleted
@@ -17,14 +16,16 @@ log = logging.getLogger(__name__)
 
 
 def sweep(rt: Runtime, doorbell: Doorbell) -> int:
-    """Re-send tasks for stranded documents and finish interrupted deletions; return count."""
+    """Re-send tasks for stranded documents, finish interrupted deletions and remove
+    abandoned temp files; return how many documents were re-sent."""
     resent = reannounce_strays(rt.catalog, doorbell, rt.settings.requeue_after_seconds)
     purge_deleted(rt.catalog, rt.blobs, rt.indexes)
+    rt.blobs.sweep_tmp(rt.settings.tmp_blob_max_age_s)
     return resent
 
 
 def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return heartbeats.owner_id(os.getpid())
 
 
 def heartbeat(rt: Runtime, owner: str) -> None:

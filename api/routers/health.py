@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter
@@ -28,11 +29,12 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz")
 def readyz(rt: StateDep) -> JSONResponse:
     checks: dict[str, Any] = {}
-    workers = 0
+    workers, waiting = 0, 0
     try:
         with rt.catalog.session() as session:
             ping(session)
             workers = heartbeats.live_workers(session, rt.settings.sweep_interval_seconds)
+            waiting = heartbeats.waiting_documents(session)
         checks["catalog"] = {"up": True, "backend": rt.catalog.engine.dialect.name}
     except Exception as exc:
         checks["catalog"] = {"up": False, "reason": str(exc)[:200]}
@@ -45,11 +47,26 @@ def readyz(rt: StateDep) -> JSONResponse:
     checks["spaces"] = spaces_report(rt)
     reranker = rt.retriever.reranker  # optional: reported, never required for readiness
     checks["rerank"] = reranker.status() if reranker else {"up": False, "state": "off"}
-    checks["workers"] = {"live": workers}
+    checks["workers"] = _workers(rt, workers, waiting)
     checks["deployment"] = _deployment(rt)
-    required = ("catalog", "blobs", "broker", "bm25", "vectors", "deployment")
+    required = ("catalog", "blobs", "broker", "bm25", "vectors", "deployment", "workers")
     ready = all(checks[name]["up"] for name in required)
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+def _workers(rt: ServiceState, live: int, waiting: int) -> dict[str, Any]:
+    """Live workers (heartbeats), documents waiting for one, and the local worker of serve.
+
+    Not ready while documents wait and no worker is alive: nothing would ever process them.
+    """
+    out: dict[str, Any] = {"up": live > 0 or waiting == 0, "live": live, "waiting": waiting}
+    if not out["up"]:
+        out["reason"] = f"{waiting} documents wait and no worker is alive"
+    if rt.local_worker is not None:
+        state = asdict(rt.local_worker.state())
+        at = state["last_exit_at"]
+        out["local"] = {**state, "last_exit_at": at.isoformat() if at else None}
+    return out
 
 
 def _deployment(rt: ServiceState) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mmrag.catalog.jobs import bump
+from mmrag.catalog.jobs import bump, wait_for_duplicate
 from mmrag.catalog.models import CollectionRow, DocumentRow, SegmentRow, utcnow
 from mmrag.domain import DocumentStatus, Locator, Modality, Segment, Stage
 from mmrag.errors import BadInput, NotFound
@@ -82,6 +82,7 @@ def _reuse(session: Session, row: DocumentRow, job_id: str | None) -> Registrati
         bump(session, job_id, total=1)
         return Registration(row, created=True)
     bump(session, job_id, total=1, skipped=1)
+    wait_for_duplicate(session, job_id, row)  # done only once this copy is
     return Registration(row, created=False)
 
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import mimetypes
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from mmrag.catalog.models import CollectionRow, DocumentRow, JobRow, utcnow
+from mmrag.catalog.models import CollectionRow, DocumentRow, JobRow, JobWaitRow, utcnow
 from mmrag.domain import DocumentStatus, media_kind
-from mmrag.errors import NotFound
+from mmrag.errors import BadInput, NotFound
+
+_UNFINISHED = (DocumentStatus.QUEUED, DocumentStatus.PROCESSING)
 
 
 @dataclass(frozen=True)
@@ -72,13 +76,9 @@ def job_report(session: Session, job_id: str) -> JobReport:
     for row in failed_rows:  # sniffing failed (an empty file): the name's extension says
         guessed = row.media_type or mimetypes.guess_type(row.filename)[0]
         _count(kinds, media_kind(guessed), "failed")
-    finished = job.done + job.skipped + job.failed
-    status = "done" if finished >= job.total else ("running" if finished else "queued")
-    if status == "queued" and _any_processing(session, job_id):
-        status = "running"
     return JobReport(
         id=job.id,
-        status=status,
+        status=job_status(session, job),
         total=job.total,
         done=job.done,
         skipped=job.skipped,
@@ -94,15 +94,89 @@ def _count(kinds: dict[str, dict[str, int]], kind: str, outcome: str) -> None:
     counts[outcome] += 1
 
 
-def _any_processing(session: Session, job_id: str) -> bool:
-    return (
-        session.scalar(
-            select(DocumentRow.id)
-            .where(DocumentRow.job_id == job_id, DocumentRow.status == DocumentStatus.PROCESSING)
-            .limit(1)
-        )
-        is not None
+def job_status(session: Session, job: JobRow) -> str:
+    """Return queued, running or done: done once every file is counted and no duplicate it
+    skipped is still being processed by another job."""
+    finished = job.done + job.skipped + job.failed
+    if finished >= job.total:
+        return "running" if _waits_for_duplicates(session, job.id) else "done"
+    if finished or _any_processing(session, job.id):
+        return "running"
+    return "queued"
+
+
+def wait_for_duplicate(session: Session, job_id: str | None, document: DocumentRow) -> None:
+    """Make ``job_id``, which skipped ``document`` as a duplicate, wait until it is finished."""
+    unfinished = document.status in (DocumentStatus.QUEUED, DocumentStatus.PROCESSING)
+    if job_id is None or document.job_id == job_id or not unfinished:
+        return
+    if session.get(JobWaitRow, (job_id, document.id)) is None:
+        session.add(JobWaitRow(job_id=job_id, document_id=document.id))
+
+
+def _waits_for_duplicates(session: Session, job_id: str) -> bool:
+    return _exists(
+        session,
+        select(JobWaitRow.document_id)
+        .join(DocumentRow, DocumentRow.id == JobWaitRow.document_id)
+        .where(JobWaitRow.job_id == job_id, DocumentRow.status.in_(_UNFINISHED)),
     )
+
+
+def _any_processing(session: Session, job_id: str) -> bool:
+    return _exists(
+        session,
+        select(DocumentRow.id).where(
+            DocumentRow.job_id == job_id, DocumentRow.status == DocumentStatus.PROCESSING
+        ),
+    )
+
+
+def _exists(session: Session, query: Select[Any]) -> bool:
+    return session.scalar(query.limit(1)) is not None
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    id: str
+    status: str
+    total: int
+    done: int
+    skipped: int
+    failed: int
+    created_at: datetime
+    updated_at: datetime
+
+
+def list_jobs(
+    session: Session, collection_id: int, *, before: str | None = None, limit: int = 50
+) -> list[JobSummary]:
+    """Return up to ``limit`` of the collection's jobs, newest first, older than job ``before``.
+
+    An upload whose answer never reached its client (the connection or the server died)
+    still has its job here.
+    """
+    query = select(JobRow).where(JobRow.collection_id == collection_id)
+    if before:
+        cursor = session.get(JobRow, before)
+        if cursor is None or cursor.collection_id != collection_id:
+            raise BadInput(f"unknown cursor {before[:64]!r}", code="bad_cursor")
+        query = query.where(
+            or_(
+                JobRow.created_at < cursor.created_at,
+                and_(JobRow.created_at == cursor.created_at, JobRow.id < cursor.id),
+            )
+        )
+    rows = session.scalars(query.order_by(JobRow.created_at.desc(), JobRow.id.desc()).limit(limit))
+    return [_summary(session, job) for job in rows]
+
+
+def _summary(session: Session, job: JobRow) -> JobSummary:
+    status = job_status(session, job)
+    return JobSummary(
+        job.id, status, job.total, job.done, job.skipped, job.failed, job.created_at,
+        job.updated_at,
+    )  # fmt: skip
 
 
 def job_collection(session: Session, job_id: str) -> str:

@@ -52,6 +52,18 @@ class JobRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class JobWaitRow(Base):
+    """A duplicate that a job skipped while it was still being processed: the job is done
+    only when that document is indexed or failed (or deleted)."""
+
+    __tablename__ = "job_waits"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
 class DocumentRow(Base):
     __tablename__ = "documents"
     __table_args__ = (

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -85,17 +88,45 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_serve(settings: Settings, timeout: float = 90) -> tuple[subprocess.Popen[str], str]:
+class ServeProcess(subprocess.Popen[bytes]):
+    """``mmrag serve`` in its own process group, its output in a file (a pipe that nobody
+    reads fills up and blocks the server in a long test)."""
+
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self, timeout: float = 60) -> str:
+        """Ctrl-C it (the whole group is killed if it does not stop); return its output."""
+        if self.poll() is None:
+            self.send_signal(signal.SIGINT)
+        try:
+            self.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill_group()
+        return self.output()
+
+    def kill_group(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGKILL)
+        self.wait()
+
+
+def start_serve(settings: Settings, timeout: float = 90) -> tuple[ServeProcess, str]:
     """Start ``mmrag serve`` (API + local worker) on a free port; return it and its base URL
-    once /readyz counts a live worker."""
+    once /readyz counts a live worker. A serve that does not get there is killed."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mmrag", "serve", "--port", str(port)],
-        env=settings_env(settings),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = settings.data_dir.parent / f"serve-{port}.log"
+    with log.open("wb") as out:
+        proc = ServeProcess(
+            [sys.executable, "-m", "mmrag", "serve", "--port", str(port)],
+            env=settings_env(settings),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a test can signal its group like a terminal would
+        )
+    proc.log = log
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while True:
@@ -104,5 +135,7 @@ def start_serve(settings: Settings, timeout: float = 90) -> tuple[subprocess.Pop
                 return proc, base
         except httpx.TransportError:
             pass
-        assert time.monotonic() < deadline and proc.poll() is None, "serve did not start"
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill_group()
+            pytest.fail(f"serve did not start:\n{proc.output()[-3000:]}")
         time.sleep(0.3)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -99,7 +98,6 @@ def test_serve_answers_ingests_and_stops_cleanly_on_ctrl_c(settings: Settings) -
         hits = httpx.post(f"{base}/v1/search", json={"collection": "c", "query": {"text": "ibis"}})
         assert hits.json()["hits"][0]["text"] == "ibis"
     finally:
-        server.send_signal(signal.SIGINT)
-        output, _ = server.communicate(timeout=60)
+        output = server.stop()
     assert server.returncode == 0, output
     assert "Traceback" not in output

@@ -4,7 +4,6 @@ API keys on."""
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -40,8 +39,7 @@ def server(settings: Settings) -> Iterator[tuple[str, str]]:
     try:
         yield base, key
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=60)
+        proc.stop()
     assert not (settings.data_dir / MARKER_NAME).exists()  # removed when serve stops
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -94,8 +93,7 @@ def test_readme_examples_run_as_pasted(embedded_default: Settings, tmp_path: Pat
         # The keys block ran last: from now on the service asks for a key (cached up to 2 s).
         assert_eventually_refused(f"{base}/v1/collections")
     finally:  # Ctrl-C, as the README says: serve stops its worker too
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=60)
+        proc.stop()
     bodies = [body for output in outputs for body in json_bodies(output)]
     objects = [body for body in bodies if isinstance(body, dict)]
     searches = [body for body in objects if "hits" in body]
