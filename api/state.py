@@ -55,7 +55,7 @@ class ServiceState:
     @cached_property
     def retriever(self) -> Retriever:
         with self._lock:  # opens the stores on the first search, once
-            return Retriever(self.catalog, self.indexes)
+            return Retriever.from_settings(self.catalog, self.indexes, self.settings)
 
     @cached_property
     def answer_backends(self) -> BackendRegistry:
@@ -69,6 +69,8 @@ class ServiceState:
         )
 
     def close(self) -> None:
+        if "retriever" in self.__dict__:  # opened by a search
+            self.retriever.close()
         self.doorbell.close()
         self.indexes.close()
         self.catalog.dispose()

@@ -69,9 +69,11 @@ def open_local_search(data_dir: Path | None) -> Iterator[LocalSearch]:
     catalog, indexes = Catalog(settings.resolved_catalog_url), open_indexes(settings)
     try:
         blobs = BlobStore(settings.blob_dir)
-        retriever = Retriever(catalog, indexes, load_empty_spaces=False)
+        retriever = Retriever.from_settings(catalog, indexes, settings, load_empty_spaces=False)
         yield LocalSearch(settings, catalog, blobs, retriever)
     finally:
+        if "retriever" in locals():
+            retriever.close()
         indexes.close()
         catalog.dispose()
 

@@ -30,6 +30,8 @@ def worker(
 ) -> None:
     """Run a Celery worker on the configured broker."""
     settings = command_settings(data_dir)
+    if concurrency:  # the processes' share of the cores follows it (workers/runtime.py)
+        settings = settings.model_copy(update={"worker_concurrency": concurrency})
     refuse_impossible_modes(settings)
     logs.configure(settings.log_format, loglevel.upper())
     if settings.worker_nice:  # searches on the same machine go first (bench/load.py)
@@ -38,7 +40,7 @@ def worker(
 
     celery_worker = create_app(settings).Worker(
         queues=queues.split(","),
-        concurrency=concurrency or settings.worker_concurrency,
+        concurrency=settings.worker_concurrency,
         loglevel=loglevel,
         hostname=f"mmrag-{os.getpid()}@%h",
         quiet=True,
