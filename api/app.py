@@ -39,14 +39,11 @@ def create_app(settings: Settings | None = None, doorbell: Doorbell | None = Non
         # `mmrag serve` refuses these; started another way, the app says so (and /readyz).
         for reason in impossible_modes(settings):
             log.error("this deployment cannot work: %s", reason)
-        state = app.state.service = ServiceState.open(
-            settings, doorbell or open_doorbell(settings)
-        )
+        state = app.state.service = ServiceState.open(settings, doorbell or open_doorbell(settings))
         app.state.key_check = state.key_check
         # Load the query encoders in the background: the first search need not pay for them,
         # and /readyz reports each space as loading, up, or disabled with its reason.
-        spaces = state.indexes.spaces
-        loader = threading.Thread(target=spaces.status, name="load-spaces", daemon=True)
+        loader = threading.Thread(target=state.warm, name="load-spaces", daemon=True)
         loader.start()
         yield
         # Model libraries abort the interpreter if it exits while they are still loading.

@@ -57,6 +57,11 @@ class ServiceState:
         with self._lock:  # opens the stores on the first search, once
             return Retriever.from_settings(self.catalog, self.indexes, self.settings)
 
+    def warm(self) -> None:
+        """Load the query encoders and run a first query through each (at start, in the
+        background; /readyz shows each space as loading until it is up)."""
+        self.retriever.warm()
+
     @cached_property
     def answer_backends(self) -> BackendRegistry:
         with self._lock:

@@ -42,6 +42,8 @@ class Spaces(Protocol):
 
     def peek(self, name: str) -> object | None: ...
 
+    def enabled(self) -> list[str]: ...
+
     def inputs(self, name: str) -> frozenset[str]: ...
 
 
@@ -160,6 +162,14 @@ class Retriever:
         runs = outcome.runs
         hits = self._fuse(query, {name: run.hits for name, run in runs.items()}, timings)
         return SearchResult(hits=hits, degraded=outcome.degraded, timings=timings)
+
+    def warm(self) -> None:
+        """Load every enabled space and run one query through its encoder loop, so the first
+        search pays neither the model load nor the first forward pass (torch's lazy set-up)."""
+        for name in self.sources.spaces.enabled():
+            space = self.sources.spaces.get(name)
+            if "text" in space.inputs:
+                self._encoder(name, space).text("warm up").result()
 
     def close(self) -> None:
         """Stop the encoder loops (queries already queued are answered first)."""

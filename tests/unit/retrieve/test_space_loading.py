@@ -140,3 +140,14 @@ def test_concurrent_searches_share_the_encoder_pass(indexes: Indexes) -> None:
     assert batch_sizes == [3]
     assert [r.degraded for r in results] == [[], [], []]
     assert all(r.timings["encode"] > 0 for r in results)
+
+
+def test_warming_loads_every_space_before_the_first_search(
+    retriever: Retriever, indexes: Indexes
+) -> None:
+    store_image_vector(indexes, "pictures")
+    fresh = fresh_registry(indexes)
+    retriever.warm()
+    assert sorted(fresh.loaded) == ["audio", "image", "text"]
+    result = retriever.search(Query(collections=["pictures"], text="red square"))
+    assert "load" not in result.timings and result.degraded == []
