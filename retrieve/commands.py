@@ -67,13 +67,12 @@ def open_local_search(data_dir: Path | None) -> Iterator[LocalSearch]:
     settings = command_settings(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog, indexes = Catalog(settings.resolved_catalog_url), open_indexes(settings)
+    retriever = Retriever.from_settings(catalog, indexes, settings, load_empty_spaces=False)
     try:
         blobs = BlobStore(settings.blob_dir)
-        retriever = Retriever.from_settings(catalog, indexes, settings, load_empty_spaces=False)
         yield LocalSearch(settings, catalog, blobs, retriever)
     finally:
-        if "retriever" in locals():
-            retriever.close()
+        retriever.close()
         indexes.close()
         catalog.dispose()
 
