@@ -177,8 +177,10 @@ def run_worker_path(
 ) -> WorkerRun:  # fmt: skip
     """Ingest ``corpus`` with ``mmrag ingest`` into a fresh ``data_dir``; time and count it."""
     shutil.rmtree(data_dir, ignore_errors=True)
+    # Niceness 0: the baseline Pool runs at the bench's priority, and on a machine shared with
+    # other work a niced worker would measure its share of the CPU, not its speed.
     env = {**os.environ, "MMRAG_WORKER_CONCURRENCY": str(processes), "PYTHONWARNINGS": "ignore",
-           "PYTHONPATH": str(tree), **(extra_env or {})}  # fmt: skip
+           "PYTHONPATH": str(tree), "MMRAG_WORKER_NICE": "0", **(extra_env or {})}  # fmt: skip
     env.pop("MMRAG_DATA_DIR", None)
     command = [sys.executable, "-m", "mmrag", "ingest", str(corpus), "--collection", "bench",
                "--data-dir", str(data_dir)]  # fmt: skip

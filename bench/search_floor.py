@@ -70,7 +70,7 @@ def lookups(data_dir: Path, depth: int = 50) -> dict[str, Step]:
         index = faiss.read_index(str(path))
         vector = np.random.default_rng(0).standard_normal((1, index.d)).astype(np.float32)
         vector /= np.linalg.norm(vector)
-        steps[f"faiss-{index.d}d-{index.ntotal}"] = lambda _, i=index, v=vector: i.search(v, depth)
+        steps[f"faiss-{index.d}d-{index.ntotal}"] = _faiss_step(index, vector, depth)
     bm25 = tantivy.Index.open(str(data_dir / "index" / "bm25"))
     bm25.reload()
     schema = bm25.schema
@@ -83,6 +83,10 @@ def lookups(data_dir: Path, depth: int = 50) -> dict[str, Step]:
 
     steps["tantivy"] = tantivy_search
     return steps
+
+
+def _faiss_step(index: Any, vector: np.ndarray, depth: int) -> Step:
+    return lambda _: index.search(vector, depth)
 
 
 def median_ms(step: Step, queries: Sequence[str], repeats: int) -> float:

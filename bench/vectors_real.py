@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from lxml import html as lxml_html
@@ -26,6 +27,7 @@ SOURCES = ("/usr/share/doc/**/*.html",)  # python3-doc, debian-faq, and any othe
 PASSAGE_CHARS = 250
 BLOCK = 2000
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+_SPACE: Any = None  # the text space, loaded on first use
 
 
 def passages() -> list[str]:
@@ -99,6 +101,3 @@ def _encode(texts: list[str], threads: int) -> np.ndarray:
     if _SPACE is None:
         _SPACE = load_text_space(Settings(offline=True), "cpu")
     return _SPACE.encode_texts(texts)
-
-
-_SPACE = None
