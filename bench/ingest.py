@@ -342,7 +342,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="mmrag-bench-"))
+    workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="mmrag-bench-"))).resolve()
     corpus = workdir / "corpus"
     shutil.rmtree(corpus, ignore_errors=True)
     paths, gen_s = generate(corpus, args.pages, args.pages_per_pdf)

@@ -20,6 +20,7 @@ Gaussians, closer to real embeddings) it measures, in the same run:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -112,7 +113,7 @@ def run_size(n: int, args: argparse.Namespace, options: IndexOptions, bw: dict[s
             f"exact reaches {exact_qps / bound:5.2f} of it"
         )
     del exact
-    hnsw = new_index(dim, n, options)
+    hnsw = new_index(dim, n, dataclasses.replace(options, exact_threshold=0))  # HNSW at any n
     start = time.perf_counter()
     hnsw.add_with_ids(data, ids)
     build_s = time.perf_counter() - start
