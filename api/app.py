@@ -57,10 +57,9 @@ def create_app(
             settings, doorbell or open_doorbell(settings), local_worker
         )
         app.state.key_check = state.key_check
-        # Load the query encoders in the background: the first search need not pay for them,
-        # and /readyz reports each space as loading, up, or disabled with its reason.
-        spaces = state.indexes.spaces
-        loader = threading.Thread(target=spaces.status, name=SPACE_LOADER, daemon=True)
+        # Load (and warm) the query encoders in the background: the first search need not
+        # pay for them, and /readyz reports each space as loading, up, or disabled.
+        loader = threading.Thread(target=state.warm, name=SPACE_LOADER, daemon=True)
         loader.start()
         yield
         # Model libraries abort the interpreter if it exits while they are still loading;

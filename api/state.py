@@ -60,7 +60,12 @@ class ServiceState:
     @cached_property
     def retriever(self) -> Retriever:
         with self._lock:  # opens the stores on the first search, once
-            return Retriever(self.catalog, self.indexes)
+            return Retriever.from_settings(self.catalog, self.indexes, self.settings)
+
+    def warm(self) -> None:
+        """Load the query encoders and run a first query through each (at start, in the
+        background; /readyz shows each space as loading until it is up)."""
+        self.retriever.warm()
 
     @cached_property
     def answer_backends(self) -> BackendRegistry:
@@ -74,6 +79,8 @@ class ServiceState:
         )
 
     def close(self) -> None:
+        if "retriever" in self.__dict__:  # opened by a search
+            self.retriever.close()
         self.doorbell.close()
         self.indexes.close()
         self.catalog.dispose()

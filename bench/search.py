@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
+from bench import search_floor
 from bench.search_data import COLLECTION, populate, prebuild, real_sentences
 from index.spaces.registry import SpaceRegistry
 from mmrag.settings import Settings
@@ -91,12 +92,36 @@ def build(data_dir: Path, n: int) -> None:
     rt.close()
 
 
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+@dataclass(frozen=True)
+class Server:
+    """A server variant: the source tree it runs from and extra environment."""
+
+    label: str
+    tree: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, spec: str) -> Server:
+        """Parse ``LABEL=TREE[,NAME=VALUE...]`` (TREE: a checkout of mmrag, e.g. ``.``)."""
+        label, _, rest = spec.partition("=")
+        tree, *pairs = rest.split(",")
+        env = dict(pair.split("=", 1) for pair in pairs)
+        return cls(label, Path(tree or ".").resolve(), env)
+
+
+def start_server(
+    data_dir: Path, port: int, server: Server | None = None
+) -> subprocess.Popen[bytes]:
     """Start ``mmrag serve`` on 127.0.0.1:``port`` and wait until it answers."""
     cmd = [sys.executable, "-m", "mmrag", "serve", "--data-dir", str(data_dir),
            "--port", str(port), "--no-worker"]  # fmt: skip
     log = (data_dir / "serve.log").open("wb")
-    proc = subprocess.Popen(cmd, env={**os.environ, **ENV}, stdout=log, stderr=subprocess.STDOUT)
+    env = {**os.environ, **ENV}
+    if server is not None:
+        env.update(server.env, PYTHONPATH=str(server.tree))
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=server.tree if server else None
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -240,13 +265,19 @@ def free_port() -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--segments", type=int, default=100_000, help="per space")
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--clients", default="1,4", help="client counts, comma-separated")
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--workdir", type=Path, help="data dir (default: temporary)")
     parser.add_argument("--reuse", action="store_true", help="workdir is already populated")
     parser.add_argument("--profile", action="store_true", help="py-spy the server during the run")
+    parser.add_argument(
+        "--server", action="append", type=Server.parse, default=[],
+        help="LABEL=TREE[,ENV=VALUE...]: a server variant (repeatable; default this tree)",
+    )  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=1, help="repeat every variant")
+    parser.add_argument("--no-floor", action="store_true", help="skip the bare-library floor")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mmrag-search-") as tmp:
@@ -258,26 +289,88 @@ def main() -> None:
 
 def run(args: argparse.Namespace, data_dir: Path) -> None:
     queries = real_sentences()[::-7][:500]  # real sentences, a different draw from passages
-    port = free_port()
-    server = start_server(data_dir, port)
-    url = f"http://127.0.0.1:{port}/v1/search"
-    try:
-        load(url, queries, args.clients, args.warmup, 300)
-        spy = profile(server.pid, args.seconds, data_dir / "pyspy.txt") if args.profile else None
-        started = time.perf_counter()
-        samples = load(url, queries, args.clients, args.requests, args.seconds)
-        figures = report(samples, time.perf_counter() - started, args.clients)
-        if spy is not None:
-            spy.send_signal(signal.SIGINT)
-            spy.wait()
-            if (data_dir / "pyspy.txt").exists():
-                print_profile(data_dir / "pyspy.txt")
-    finally:
-        server.terminate()
-        server.wait(30)
+    floors: list[dict[str, float]] = []
+    servers = args.server or [Server("current", Path(".").resolve())]
+    clients = [int(c) for c in str(args.clients).split(",")]
+    results = []
+    for round_ in range(args.rounds):  # a floor per round: the machine's load drifts
+        if not args.no_floor:
+            floors.append(search_floor.measure(settings_for(data_dir), queries))
+            search_floor.print_floor(floors[-1])
+        for server in servers:
+            for figures in run_server(args, data_dir, server, queries, clients):
+                results.append({"round": round_ + 1, "server": server.label, **figures})
+    print_comparison(results, floors)
     print("models: text = all-MiniLM-L6-v2 (real); image, audio = tiny RANDOM weights")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
+        args.json.write_text(json.dumps({"floors": floors, "runs": results}, indent=2))
+
+
+def run_server(
+    args: argparse.Namespace, data_dir: Path, server: Server, queries: Sequence[str],
+    clients: Sequence[int],
+) -> list[dict[str, float]]:  # fmt: skip
+    """Start one server variant, load it with each client count, return the figures."""
+    port = free_port()
+    proc = start_server(data_dir, port, server)
+    url = f"http://127.0.0.1:{port}/v1/search"
+    print(f"\n== {server.label}: {server.tree} {server.env or ''}")
+    out = []
+    try:
+        load(url, queries, max(clients), args.warmup, 300)
+        for count in clients:
+            spy = profile(proc.pid, args.seconds, data_dir / "pyspy.txt") if args.profile else None
+            started = time.perf_counter()
+            samples = load(url, queries, count, args.requests, args.seconds)
+            out.append(report(samples, time.perf_counter() - started, count))
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait()
+                if (data_dir / "pyspy.txt").exists():
+                    print_profile(data_dir / "pyspy.txt")
+        memory = resident_mib(proc.pid)
+        print(f"server RSS {memory['rss_mib']:.0f} MiB (peak {memory['peak_mib']:.0f} MiB)")
+        for figures in out:
+            figures.update(memory)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return out
+
+
+def resident_mib(pid: int) -> dict[str, float]:
+    """Return the process's resident set and its peak (VmRSS, VmHWM) in MiB."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return {
+        "rss_mib": int(fields["VmRSS"].split()[0]) / 1024,
+        "peak_mib": int(fields["VmHWM"].split()[0]) / 1024,
+    }
+
+
+def print_comparison(
+    results: Sequence[dict[str, float | str]], floors: Sequence[dict[str, float]]
+) -> None:
+    """Print every run as a row, with latency and throughput as fractions of its round's floor."""
+    print("\nround server clients   p50 ms  req/s  encode  lookup  load  RSS MiB  of floor")
+    for r in results:
+        floor = floors[int(r["round"]) - 1] if floors else {}
+        clients = int(r["clients"])
+        share = ""
+        if floor and clients == 1:
+            share = f"latency floor/p50 = {floor['single_ms'] / float(r['p50_ms']):.2f}"
+        elif floor:
+            qps = float(r["qps"])
+            share = (f"req/s / floor = {qps / floor['qps_floor']:.2f} "
+                     f"(/ batched floor {qps / floor['qps_batched_floor']:.2f})")  # fmt: skip
+        print(
+            f"{r['round']:>5} {r['server']:<8} {clients:>5} {float(r['p50_ms']):>8.1f} "
+            f"{float(r['qps']):>6.1f} {float(r.get('encode_mean_ms', 0)):>7.1f} "
+            f"{float(r.get('lookup_mean_ms', 0)):>7.1f} {float(r.get('load_mean_ms', 0)):>5.1f} "
+            f"{float(r['rss_mib']):>8.0f}  {share}"
+        )
 
 
 if __name__ == "__main__":

@@ -13,11 +13,14 @@ Gaussians, closer to real embeddings) it measures, in the same run:
 
     .venv/bin/python bench/vectors.py                       # 100k
     .venv/bin/python bench/vectors.py --sizes 100000,1000000
+    .venv/bin/python bench/vectors.py --data real --sizes 10000,40000 --threads 1 \
+        --ef-search 16,32,64,128,256,512     # real MiniLM vectors, cached under bench/out
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -76,11 +79,21 @@ def recall_at(found: Matrix, truth: Matrix) -> float:
     )
 
 
+def load_data(n: int, args: argparse.Namespace) -> tuple[Matrix, Matrix]:
+    """Return ``n`` indexed rows and the query rows for ``args.data``."""
+    if args.data == "real":
+        from bench.vectors_real import embeddings
+
+        return embeddings(n, args.queries, threads=1)
+    return make_data(n, args.dim, args.data, seed=1), make_data(args.queries, args.dim,
+                                                               args.data, seed=2)  # fmt: skip
+
+
 def run_size(n: int, args: argparse.Namespace, options: IndexOptions, bw: dict[str, float]) -> None:
-    dim, k = args.dim, 10
+    k = 10
+    data, queries = load_data(n, args)
+    n, dim = data.shape
     print(f"\n== n = {n:,} x {dim} ({args.data}) ==", flush=True)
-    data = make_data(n, dim, args.data, seed=1)
-    queries = make_data(args.queries, dim, args.data, seed=2)
     ids = np.arange(n, dtype=np.int64)
     exact = new_index(dim, 0, IndexOptions(exact_threshold=n + 1, float16=options.float16))
     exact.add_with_ids(data, ids)
@@ -100,7 +113,7 @@ def run_size(n: int, args: argparse.Namespace, options: IndexOptions, bw: dict[s
             f"exact reaches {exact_qps / bound:5.2f} of it"
         )
     del exact
-    hnsw = new_index(dim, n, options)
+    hnsw = new_index(dim, n, dataclasses.replace(options, exact_threshold=0))  # HNSW at any n
     start = time.perf_counter()
     hnsw.add_with_ids(data, ids)
     build_s = time.perf_counter() - start
@@ -111,16 +124,20 @@ def run_size(n: int, args: argparse.Namespace, options: IndexOptions, bw: dict[s
         flush=True,
     )
     base = faiss.downcast_index(hnsw.index)
+    enough: list[int] = []
     for ef in args.ef_search or [options.ef_search]:
         base.hnsw.efSearch = ef
         _, found = hnsw.search(queries, k)
         qps = single_query_qps(hnsw, queries, k, args.budget)
         mark = "  <- default" if ef == options.ef_search else ""
+        recall = recall_at(found, truth)
+        enough += [ef] if recall >= 0.95 else []
         print(
-            f"  efSearch={ef:4d}: recall@10 {recall_at(found, truth):.3f}, {qps:8.1f} q/s, "
+            f"  efSearch={ef:4d}: recall@10 {recall:.3f}, {qps:8.1f} q/s, "
             f"{qps / exact_qps:6.1f}x exact single-query{mark}",
             flush=True,
         )
+    print(f"  smallest efSearch with recall@10 >= 0.95 at n = {n:,}: {min(enough, default=None)}")
 
 
 def main() -> None:
@@ -129,7 +146,10 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000", help="comma-separated, e.g. 100000,1000000")
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--data", choices=["random", "clustered"], default="random")
+    parser.add_argument(
+        "--data", choices=["random", "clustered", "real"], default="random",
+        help="real: MiniLM embeddings of real doc passages (bench/vectors_real.py; 384-d)",
+    )  # fmt: skip
     parser.add_argument("--m", type=int, default=settings.faiss_hnsw_m)
     parser.add_argument("--ef-construction", type=int, default=settings.faiss_hnsw_ef_construction)
     parser.add_argument("--ef-default", type=int, default=settings.faiss_hnsw_ef_search)
@@ -141,6 +161,8 @@ def main() -> None:
     )
     parser.add_argument("--float16", action="store_true", default=settings.faiss_float16)
     parser.add_argument("--budget", type=float, default=10.0, help="seconds per q/s figure")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="FAISS threads (0: default; the API searches with 1)")  # fmt: skip
     args = parser.parse_args()
     options = IndexOptions(
         hnsw_m=args.m,
@@ -148,6 +170,7 @@ def main() -> None:
         ef_search=args.ef_default,
         float16=args.float16,
     )
+    faiss.omp_set_num_threads(args.threads or faiss.omp_get_max_threads())
     threads = faiss.omp_get_max_threads()
     bw = {"1 thread": bandwidth_gbs(1), f"{threads} threads": bandwidth_gbs(threads)}
     print(

@@ -234,6 +234,36 @@ class Settings(BaseSettings):
         description="Temp files of interrupted uploads older than this are removed.",
     )
 
+    # Threads and query batching (issue 17; measured in bench/search.py and bench/ingest.py).
+    # OpenMP thread counts are per thread: they are set in the threads that do the work.
+    query_torch_threads: int = Field(
+        default=0,
+        ge=0,
+        description="torch threads of each space's query encoder loop (API, CLI search; "
+        "0: the cores this process may use).",
+    )
+    faiss_search_threads: int = Field(
+        default=1,
+        ge=0,
+        description="FAISS OpenMP threads per search (1: a single query is fastest "
+        "single-threaded; 0: FAISS's default, every core).",
+    )
+    worker_torch_threads: int = Field(
+        default=0,
+        ge=0,
+        description="torch threads per worker process (0: cores // worker_concurrency, >= 1).",
+    )
+    query_batch_window_ms: float = Field(
+        default=1.0,
+        ge=0,
+        le=100,
+        description="How long a space's query encoder waits for "
+        "concurrent searches to encode with (0: batch only what is already queued).",
+    )
+    query_batch_max: int = Field(
+        default=16, gt=0, description="Most queries one forward pass encodes."
+    )
+
     @field_validator("channel_weights")
     @classmethod
     def _known_channels(cls, value: dict[str, float]) -> dict[str, float]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 
 from index.bm25.base import BM25Index
 from index.spaces.base import Space
+from index.spaces.query_batcher import QueryBatcher
 from index.stores.base import VectorStore
 from index.stores.checks import UnknownSpace
 from mmrag.metrics import ENCODE_SECONDS
@@ -46,48 +47,42 @@ def run_bm25(bm25: BM25Index, query: Query, depth: int) -> ChannelRun:
     )
 
 
-def run_space(name: str, space: Space, store: VectorStore, query: Query, depth: int) -> ChannelRun:
-    """Encode what the query holds that ``space`` accepts, average it, and search ``space``."""
+@dataclass
+class PendingSpace:
+    """A space channel whose query parts are being encoded (by the space's encoder loop)."""
+
+    name: str
+    parts: list[Future[NDArray[np.float32]]]
+    started: float
+
+
+def start_space(name: str, space: Space, encoder: QueryBatcher, query: Query) -> PendingSpace:
+    """Queue what the query holds that ``space`` accepts for encoding; return at once."""
     started = time.perf_counter()
-    vectors = [encode(query) for kind, encode in _ENCODERS.items() if kind in space.inputs]
-    found = [v for v in (enc(space) for enc in vectors) if v is not None]
-    if not found:
+    parts: list[Future[NDArray[np.float32]]] = []
+    if query.text and "text" in space.inputs:
+        parts.append(encoder.text(query.text))
+    if query.image is not None and "image" in space.inputs:
+        parts.append(encoder.image(query.image))
+    if query.audio is not None and "audio" in space.inputs:
+        parts.append(encoder.audio(query.audio.waveform, query.audio.sample_rate))
+    if not parts:
         raise NotApplicable(f"the {name} space encodes none of the query's parts")
-    vector = np.mean(np.stack(found), axis=0)
+    return PendingSpace(name, parts, started)
+
+
+def finish_space(pending: PendingSpace, store: VectorStore, query: Query, depth: int) -> ChannelRun:
+    """Average the encoded parts into one unit vector and search the space with it."""
+    vector = np.mean(np.stack([part.result() for part in pending.parts]), axis=0)
     vector /= max(float(np.linalg.norm(vector)), 1e-12)
     encoded = time.perf_counter()
-    ENCODE_SECONDS.labels(name, "query").observe(encoded - started)
+    ENCODE_SECONDS.labels(pending.name, "query").observe(encoded - pending.started)
     try:
-        hits = store.search(name, vector.astype(np.float32), depth, query.where)
+        hits = store.search(pending.name, vector.astype(np.float32), depth, query.where)
     except UnknownSpace:  # nothing was ever embedded in this space: no hits, not an error
         hits = []
     return ChannelRun(
         [ChannelHit(h.segment_id, h.score) for h in hits],
-        encode_s=encoded - started,
+        encode_s=encoded - pending.started,
         lookup_s=time.perf_counter() - encoded,
     )
-
-
-Encoding = Callable[[Space], NDArray[np.float32] | None]
-
-
-def _text(query: Query) -> Encoding:
-    return lambda space: space.encode_texts([query.text])[0] if query.text else None
-
-
-def _image(query: Query) -> Encoding:
-    return lambda space: space.encode_images([query.image])[0] if query.image else None
-
-
-def _audio(query: Query) -> Encoding:
-    clip = query.audio
-    return lambda space: (
-        space.encode_audio([clip.waveform], clip.sample_rate)[0] if clip is not None else None
-    )
-
-
-_ENCODERS: dict[str, Callable[[Query], Encoding]] = {
-    "text": _text,
-    "image": _image,
-    "audio": _audio,
-}

@@ -64,11 +64,12 @@ def open_local_search(data_dir: Path | None) -> Iterator[LocalSearch]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog, indexes = Catalog(settings.resolved_catalog_url), open_indexes(settings)
     indexes.spaces.background_downloads = False  # this process ends before a download would
+    retriever = Retriever.from_settings(catalog, indexes, settings, load_empty_spaces=False)
     try:
         blobs = BlobStore(settings.blob_dir)
-        retriever = Retriever(catalog, indexes, load_empty_spaces=False)
         yield LocalSearch(settings, catalog, blobs, retriever)
     finally:
+        retriever.close()
         indexes.close()
         catalog.dispose()
 

@@ -36,6 +36,8 @@ def worker(
     if parent_pid is not None:  # a local worker: it ends with the serve/ingest that started it
         exit_with_parent(parent_pid, signal.SIGTERM)
     settings = command_settings(data_dir)
+    if concurrency:  # the processes' share of the cores follows it (workers/runtime.py)
+        settings = settings.model_copy(update={"worker_concurrency": concurrency})
     refuse_impossible_modes(settings)
     logs.configure(settings.log_format, loglevel.upper())
     if settings.worker_nice:  # searches on the same machine go first (bench/load.py)
@@ -44,7 +46,7 @@ def worker(
 
     celery_worker = create_app(settings).Worker(
         queues=queues.split(","),
-        concurrency=concurrency or settings.worker_concurrency,
+        concurrency=settings.worker_concurrency,
         loglevel=loglevel,
         hostname=f"mmrag-{os.getpid()}@%h",
         quiet=True,

@@ -14,6 +14,7 @@ from index.bm25.base import BM25Index
 from index.indexes import Indexes, open_indexes
 from index.spaces.registry import SpaceRegistry
 from index.stores.base import VectorStore
+from index.threads import set_torch_threads, share_of_cores
 from mmrag.blobs import BlobStore
 from mmrag.catalog.db import Catalog
 from mmrag.settings import Settings
@@ -52,9 +53,11 @@ class Runtime:
     @cached_property
     def retriever(self) -> Retriever:
         """A retriever in this process (one-process use: benches, tests, a local search)."""
-        return Retriever(self.catalog, self.indexes)
+        return Retriever.from_settings(self.catalog, self.indexes, self.settings)
 
     def close(self) -> None:
+        if "retriever" in self.__dict__:
+            self.retriever.close()
         self.indexes.close()
         self.catalog.dispose()
 
@@ -72,5 +75,9 @@ def runtime(settings: Settings) -> Runtime:
     pid = os.getpid()
     with _lock:
         if pid not in _runtimes:
+            # The worker processes share the cores: each takes its share for torch, or
+            # concurrency x all-cores threads oversubscribe them (bench/ingest.py).
+            threads = share_of_cores(settings.worker_torch_threads, settings.worker_concurrency)
+            set_torch_threads(threads)
             _runtimes[pid] = Runtime.open(settings)
         return _runtimes[pid]

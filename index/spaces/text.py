@@ -42,14 +42,15 @@ class TextSpace:
         return encode_in_batches(list(texts), self.batch_size, self.dim, self._encode_batch)
 
     def _encode_batch(self, texts: Sequence[str]) -> torch.Tensor:
-        with self._lock, torch.inference_mode():
-            return self.model.encode(
-                list(texts),
-                batch_size=len(texts),
-                convert_to_tensor=True,
-                normalize_embeddings=True,
-                show_progress_bar=False,
-            )
+        # Only tokenizing is locked: the forward pass is thread-safe, so concurrent callers
+        # (query batches, ingestion threads) share the cores instead of queueing on a lock.
+        with self._lock:
+            features = self.model.preprocess(list(texts))
+        inputs = {k: v.to(self.device) if isinstance(v, torch.Tensor) else v
+                  for k, v in features.items()}  # fmt: skip
+        with torch.inference_mode():
+            embeddings: torch.Tensor = self.model(inputs)["sentence_embedding"]
+        return embeddings
 
     def encode_images(self, images: Sequence[Image.Image]) -> Vectors:
         """Never returns: the text space does not encode images."""

@@ -46,6 +46,7 @@ from index.stores.faiss_shard import (
     snapshots,
 )
 from index.stores.record_log import Ids, RecordLog
+from index.threads import faiss_threads
 from mmrag.settings import Settings
 
 Key = tuple[str, str]  # (space, collection)
@@ -75,12 +76,14 @@ class FaissStore:
         catchup_seconds: float = 1.0,
         snapshot_every: int = 10_000,
         filter_exact_limit: int = 20_000,
+        search_threads: int = 0,
     ) -> None:
         self.root = root
         self.options = options or IndexOptions()
         self.catchup_seconds = catchup_seconds
         self.snapshot_every = snapshot_every
         self.filter_exact_limit = filter_exact_limit
+        self.search_threads = search_threads  # OpenMP threads per search (0: FAISS default)
         self._log = RecordLog(root)
         self._dims: dict[str, int] = {}
         self._shards: dict[Key, Shard] = {}
@@ -101,7 +104,12 @@ class FaissStore:
         )
         # Catch up on every search (one indexed SQLite read when nothing changed), so a search
         # right after a job finishes sees its documents.
-        return cls(settings.index_dir / "faiss", options, catchup_seconds=0.0)
+        return cls(
+            settings.index_dir / "faiss",
+            options,
+            catchup_seconds=0.0,
+            search_threads=settings.faiss_search_threads,
+        )
 
     # -- VectorStore ---------------------------------------------------------------------
 
@@ -129,8 +137,9 @@ class FaissStore:
             if time.monotonic() - self._synced_at >= self.catchup_seconds:
                 self._sync()
             scored: Scored = []
-            for collection in where.collections or self._collections(space):
-                scored += self._search_shard(space, collection, query, k, where)
+            with faiss_threads(self.search_threads):
+                for collection in where.collections or self._collections(space):
+                    scored += self._search_shard(space, collection, query, k, where)
         return self._hits(scored, k)
 
     def count(self, space: str, where: Filter | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +108,46 @@ def test_an_image_query_never_loads_the_text_space(retriever: Retriever, indexes
     retriever.search(Query(collections=["pictures"], image=picture))
     assert fresh.loaded == ["image"]
     assert fresh.inputs("text") == frozenset({"text"})  # known before the text model loads
+
+
+def test_waiting_for_a_model_is_its_own_phase(retriever: Retriever, indexes: Indexes) -> None:
+    store_image_vector(indexes, "pictures")
+    fresh_registry(indexes)
+    query = Query(collections=["pictures"], text="red square", weights={"image": 1.0})
+    first = retriever.search(query)
+    assert "load" in first.timings and first.timings["load"] > 0
+    assert "load" not in retriever.search(query).timings  # loaded once, then only encoding
+
+
+def test_concurrent_searches_share_the_encoder_pass(indexes: Indexes) -> None:
+    store_image_vector(indexes, "pictures")
+    space = indexes.spaces.get("image")
+    batch_sizes: list[int] = []
+    tower = space.model.token_embedding  # type: ignore[attr-defined]  # open_clip's text input
+    hook = tower.register_forward_hook(lambda _, args, __: batch_sizes.append(len(args[0])))
+    catalog = Catalog(indexes.settings.resolved_catalog_url)
+    # A window no search reaches: the batch closes when all three queries came.
+    retriever = Retriever(catalog, indexes, batch_window_s=30.0, batch_max=3)
+    texts = ["red square", "blue circle", "green"]
+    queries = [Query(collections=["pictures"], text=t, weights={"image": 1.0}) for t in texts]
+    try:
+        with ThreadPoolExecutor(3) as clients:
+            results = list(clients.map(retriever.search, queries))
+    finally:
+        retriever.close()
+        hook.remove()
+        catalog.dispose()
+    assert batch_sizes == [3]
+    assert [r.degraded for r in results] == [[], [], []]
+    assert all(r.timings["encode"] > 0 for r in results)
+
+
+def test_warming_loads_every_space_before_the_first_search(
+    retriever: Retriever, indexes: Indexes
+) -> None:
+    store_image_vector(indexes, "pictures")
+    fresh = fresh_registry(indexes)
+    retriever.warm()
+    assert sorted(fresh.loaded) == ["audio", "image", "text"]
+    result = retriever.search(Query(collections=["pictures"], text="red square"))
+    assert "load" not in result.timings and result.degraded == []
