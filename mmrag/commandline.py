@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from mmrag.errors import MmragError
-from mmrag.settings import Settings, get_settings, load_settings
+from mmrag.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from mmrag.supervisor import LocalWorker
@@ -51,8 +51,8 @@ def command_settings(data_dir: Path | None) -> Settings:
     A setting that does not validate (an unknown space name, say) ends the command with
     one line naming the ``MMRAG_`` variable, before anything is opened or written.
     """
-    try:
-        return get_settings() if data_dir is None else load_settings(data_dir)
+    try:  # read afresh: a command runs once per process, and tests invoke several in one
+        return load_settings(data_dir)
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]) if first["loc"] else ""

@@ -26,7 +26,10 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    responses={503: {"description": "Not ready: the checks say which part is down and why."}},
+)
 def readyz(rt: StateDep) -> JSONResponse:
     checks: dict[str, Any] = {}
     workers, waiting = 0, 0

@@ -39,9 +39,10 @@ def mmrag(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def search(client: TestClient, collection: str, text: str) -> list[tuple[str, float]]:
-    response = client.post(
-        "/v1/search", json={"collection": collection, "query": {"text": text}, "k": 8}
-    )
+    # Rank fusion: its scores depend on ranks only, while score-based fusion would also carry
+    # BM25's corpus-wide statistics, which collection b changes between the two searches.
+    body = {"collection": collection, "query": {"text": text}, "k": 8, "fusion": {"method": "rrf"}}
+    response = client.post("/v1/search", json=body)
     assert response.status_code == 200, response.text
     return [(h["segment_id"], h["score"]) for h in response.json()["hits"]]
 

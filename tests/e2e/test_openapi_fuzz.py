@@ -45,6 +45,7 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
+READINESS_CHECKS = [check for check in CHECKS if check is not not_a_server_error]
 EXAMPLES = {GenerationMode.POSITIVE: 60, GenerationMode.NEGATIVE: 30}
 
 
@@ -73,7 +74,10 @@ def fuzz(operation: APIOperation, mode: GenerationMode) -> None:
         suppress_health_check=list(HealthCheck),
     )
     def run(case: schemathesis.Case) -> None:
-        case.call_and_validate(checks=CHECKS)
+        # /readyz answers 503 by contract while a part is down (here: documents wait and no
+        # worker runs); its status is still checked against the schema, which documents it.
+        readiness = case.operation.path == "/readyz"
+        case.call_and_validate(checks=READINESS_CHECKS if readiness else CHECKS)
 
     try:
         run()
