@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -57,10 +58,13 @@ def create_app(
             settings, doorbell or open_doorbell(settings), local_worker
         )
         app.state.key_check = state.key_check
-        # Load (and warm) the query encoders in the background: the first search need not
-        # pay for them, and /readyz reports each space as loading, up, or disabled.
+        # Load (and warm) the query encoders before accepting requests, for at most
+        # warm_before_serving_s: the first search then pays for no model. One still loading
+        # after that goes on in the background (/readyz: loading); downloads never hold it.
         loader = threading.Thread(target=state.warm, name=SPACE_LOADER, daemon=True)
         loader.start()
+        if settings.warm_before_serving_s > 0:
+            await asyncio.to_thread(loader.join, settings.warm_before_serving_s)
         yield
         # Model libraries abort the interpreter if it exits while they are still loading;
         # a hub download that retries for minutes is not waited for past the grace (serve

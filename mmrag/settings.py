@@ -263,6 +263,13 @@ class Settings(BaseSettings):
     query_batch_max: int = Field(
         default=16, gt=0, description="Most queries one forward pass encodes."
     )
+    warm_before_serving_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="At start the API waits up to this long for its query encoders to load "
+        "before it accepts requests, so the first search pays for no model (0: accept at "
+        "once; /readyz shows the spaces loading).",
+    )
 
     @field_validator("channel_weights")
     @classmethod

@@ -37,6 +37,7 @@ FAST = {
     "task_max_retries": 2,
     "worker_concurrency": 2,
     "min_free_bytes": 8 * 1024 * 1024,  # headroom kept small: test machines can be tight
+    "warm_before_serving_s": 0,  # most tests never search: they need not wait for models
 }
 
 
