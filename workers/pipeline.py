@@ -12,22 +12,18 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import UTC
+from dataclasses import dataclass
 
-from index.bm25.base import TermDoc
-from index.filters import Payload
-from index.passage_context import passage_context
 from index.spaces.base import SpaceUnavailable
 from ingest.base import ExtractOptions
 from ingest.extract import extract_file
 from ingest.failure import name_the_upload, sniffed_type
-from mmrag.catalog import collections, documents, leases
-from mmrag.catalog.models import CollectionRow, DocumentRow, SegmentRow
-from mmrag.domain import Modality, Segment, Stage
+from mmrag.catalog import documents, leases
+from mmrag.catalog.models import DocumentRow, SegmentRow
+from mmrag.domain import Stage
 from mmrag.errors import BadInput, InsufficientStorage, TransientError
-from mmrag.metadata import indexed_metadata
 from workers.embedding import embed_segments
+from workers.reindex_source import load
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -190,48 +186,8 @@ def _extract(rt: Runtime, claim: leases.Claim) -> None:
             raise LeaseLost(doc_id)
 
 
-@dataclass(frozen=True)
-class _Loaded:
-    segments: list[Segment]
-    payloads: list[Payload]
-    job_id: str | None
-    blob_key: str
-
-
-def _load(rt: Runtime, document_id: str) -> _Loaded:
-    """Return a document's segments with the payload every index stores beside them."""
-    with rt.catalog.session() as session:
-        doc = session.get_one(DocumentRow, document_id)
-        collection = session.get_one(CollectionRow, doc.collection_id)
-        fields = collections.metadata_fields(collection)
-        rows = documents.document_segments(session, doc.id)
-        segments = [documents.to_segment(r, collection.name) for r in rows]
-    title = doc.meta.get("title") if isinstance(doc.meta.get("title"), str) else None
-    segments = [
-        replace(s, context=passage_context(title, s.locator.section))
-        if s.modality == Modality.TEXT
-        else s
-        for s in segments
-    ]
-    created = doc.created_at.replace(tzinfo=doc.created_at.tzinfo or UTC).timestamp()
-    metadata = indexed_metadata(doc.meta, fields)
-    payloads = [
-        Payload(
-            segment_id=s.id,
-            document_id=doc.id,
-            collection=collection.name,
-            modality=s.modality.value,
-            media_type=doc.media_type or "",
-            created_at=created,
-            metadata=metadata,
-        )
-        for s in segments
-    ]
-    return _Loaded(segments, payloads, doc.job_id, doc.sha256)
-
-
 def _embed(rt: Runtime, claim: leases.Claim) -> None:
-    loaded = _load(rt, claim.document_id)
+    loaded = load(rt.catalog, claim.document_id)
     rt.vectors.delete_documents([claim.document_id])
     skipped: dict[str, str] = {}
     options = ExtractOptions.from_settings(rt.settings)
@@ -256,14 +212,9 @@ def _embed(rt: Runtime, claim: leases.Claim) -> None:
 
 
 def _index(rt: Runtime, claim: leases.Claim) -> None:
-    loaded = _load(rt, claim.document_id)
-    terms = [
-        TermDoc(payload, segment.index_text)
-        for segment, payload in zip(loaded.segments, loaded.payloads, strict=True)
-        if segment.modality == Modality.TEXT and segment.text.strip()
-    ]
+    loaded = load(rt.catalog, claim.document_id)
     rt.bm25.delete_documents([claim.document_id])
-    rt.bm25.add(terms)
+    rt.bm25.add(loaded.term_docs())
     with rt.catalog.session() as session:
         if not leases.complete(session, claim, loaded.job_id):
             raise LeaseLost(claim.document_id)

@@ -1,4 +1,5 @@
-"""What ``mmrag reindex`` reads back from the catalog: documents, their segments, payloads."""
+"""Documents read back from the catalog with their segments and payloads: what the embed and
+index stages write, and what ``mmrag reindex`` rebuilds from."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class Loaded:
     segments: list[Segment]
     payloads: list[Payload]
     blob_key: str
+    job_id: str | None = None
 
     def term_docs(self) -> list[TermDoc]:
         """Return the BM25 documents of the text segments (as the index stage writes them)."""
@@ -73,4 +75,4 @@ def load(catalog: Catalog, document_id: str) -> Loaded:
                 metadata)
         for s in segments
     ]  # fmt: skip
-    return Loaded(segments, payloads, doc.sha256)
+    return Loaded(segments, payloads, doc.sha256, doc.job_id)
