@@ -30,10 +30,17 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
         "model": AnswerOut,
         "content": {
             "text/event-stream": {
+                # Before OpenAPI 3.2 an event stream's `schema` describes each event.
                 "schema": {
-                    "type": "string",
-                    "description": "With stream: true: 'token' events ({\"text\"}), then one "
-                    "'answer' event (AnswerOut), or an 'error' event.",
+                    "type": "object",
+                    "description": "With stream: true: 'token' events (data {\"text\"}), then "
+                    "one 'answer' event (data: AnswerOut), or an 'error' event (data: "
+                    "{\"error\": {\"code\", \"message\"}}).",
+                    "properties": {
+                        "event": {"type": "string", "enum": ["token", "answer", "error"]},
+                        "data": {"type": "string", "description": "the event's JSON"},
+                    },
+                    "required": ["event", "data"],
                 }
             }
         },
