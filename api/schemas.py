@@ -98,13 +98,16 @@ class JobErrorOut(BaseModel):
     reason: str
 
 
-class JobOut(BaseModel):
+class JobCountsOut(BaseModel):
     id: str
     status: str
     total: int
     done: int
     skipped: int
     failed: int
+
+
+class JobOut(JobCountsOut):
     errors: list[JobErrorOut]
     media_types: dict[str, int] = Field(description="Indexed documents per media type.")
     kinds: dict[str, dict[str, int]] = Field(
@@ -112,13 +115,7 @@ class JobOut(BaseModel):
     )
 
 
-class JobSummaryOut(BaseModel):
-    id: str
-    status: str
-    total: int
-    done: int
-    skipped: int
-    failed: int
+class JobSummaryOut(JobCountsOut):
     created_at: UtcDatetime
     updated_at: UtcDatetime
 

@@ -17,7 +17,7 @@ the first ``--rerank-queries``:
 
 Printed: median and p90 milliseconds per search and the ratio of each median to ``off``.
 
-    .venv/bin/python bench/rerank_latency.py --data-dir /tmp/q/cloze --queries 100
+    .venv/bin/python bench/rerank_latency.py --data-dir bench/out/quality/cloze --queries 100
 """
 
 from __future__ import annotations

@@ -124,16 +124,8 @@ class TantivyBM25:
 
     @contextmanager
     def _writer(self) -> Iterator[tantivy.IndexWriter]:
-        with self._exclusive():
-            writer = self._index.writer(WRITER_HEAP, 1)
-            try:
-                yield writer
-                writer.commit()
-            except BaseException:
-                writer.rollback()
-                raise
-            finally:
-                writer.wait_merging_threads()
+        with self._exclusive(), committed_writer(self._index) as writer:
+            yield writer
         self._index.reload()
 
     def add(self, docs: Sequence[TermDoc]) -> None:
@@ -194,3 +186,18 @@ class TantivyBM25:
 
     def close(self) -> None:
         """Nothing to release: writers live only for the duration of one write."""
+
+
+@contextmanager
+def committed_writer(index: tantivy.Index) -> Iterator[tantivy.IndexWriter]:
+    """Yield a writer of ``index``: committed on success, rolled back on any error, and its
+    merges waited for either way."""
+    writer = index.writer(WRITER_HEAP, 1)
+    try:
+        yield writer
+        writer.commit()
+    except BaseException:
+        writer.rollback()
+        raise
+    finally:
+        writer.wait_merging_threads()

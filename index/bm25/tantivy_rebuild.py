@@ -17,7 +17,7 @@ from pathlib import Path
 import tantivy
 
 from index.bm25.base import TermDoc
-from index.bm25.tantivy_index import WRITER_HEAP, writer_lock
+from index.bm25.tantivy_index import committed_writer, writer_lock
 from index.bm25.tantivy_probe import index_damage
 from index.bm25.tantivy_schema import WHITESPACE, build_schema, to_document, whitespace_analyzer
 from index.tokenize import Tokenizer
@@ -40,15 +40,8 @@ def rebuild_tantivy(
             collections = None
         index = tantivy.Index(build_schema(), path=str(path), reuse=True)
         index.register_tokenizer(WHITESPACE, whitespace_analyzer())
-        writer = index.writer(WRITER_HEAP, 1)
-        try:
+        with committed_writer(index) as writer:
             _replace(writer, tokenizer, collections, read)
-            writer.commit()
-        except BaseException:
-            writer.rollback()
-            raise
-        finally:
-            writer.wait_merging_threads()
         write_atomic(path / "mmrag-bm25.json", json.dumps({"tokenizer": tokenizer.name}).encode())
     return collections
 

@@ -26,13 +26,17 @@ class JobError:
 
 
 @dataclass(frozen=True)
-class JobReport:
+class JobCounts:
     id: str
     status: str
     total: int
     done: int
     skipped: int
     failed: int
+
+
+@dataclass(frozen=True)
+class JobReport(JobCounts):
     errors: list[JobError]
     media_types: dict[str, int]
     kinds: dict[str, dict[str, int]]  # pdf/text/image/audio/video/other -> indexed, failed
@@ -137,13 +141,7 @@ def _exists(session: Session, query: Select[Any]) -> bool:
 
 
 @dataclass(frozen=True)
-class JobSummary:
-    id: str
-    status: str
-    total: int
-    done: int
-    skipped: int
-    failed: int
+class JobSummary(JobCounts):
     created_at: datetime
     updated_at: datetime
 
